@@ -1,0 +1,207 @@
+//! The ports the use cases need from the outside world. `store` implements the storage ports;
+//! tests and the binary choose the clock and the id generator.
+
+use async_trait::async_trait;
+use domain::access::ClientScope;
+use domain::audit::{AuditEvent, ChainBreak, ChainedEvent};
+use domain::client::{Client, TeamRole};
+use domain::ids::{ClientId, SessionId, UserId};
+use domain::user::{User, Username};
+use std::collections::BTreeSet;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+pub trait Clock: Send + Sync {
+    fn now(&self) -> OffsetDateTime;
+}
+
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc()
+    }
+}
+
+pub trait IdGen: Send + Sync {
+    fn new_id(&self) -> Uuid;
+}
+
+/// Time-ordered UUIDs, so ids sort by creation and index well.
+pub struct UuidV7;
+
+impl IdGen for UuidV7 {
+    fn new_id(&self) -> Uuid {
+        Uuid::now_v7()
+    }
+}
+
+/// A storage failure. Carries no data from the rows involved.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("a unique value is already taken: {0}")]
+    Duplicate(&'static str),
+    #[error("the database is busy; try again")]
+    Busy,
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(&'static str),
+    #[error("database error: {0}")]
+    Database(String),
+}
+
+/// What a login needs to know about an account, including its secrets.
+#[derive(Clone, Debug)]
+pub struct Credentials {
+    pub user: User,
+    pub password_hash: String,
+    pub totp_secret: Option<Vec<u8>>,
+    /// The TOTP time step last accepted, so a code cannot be replayed.
+    pub totp_last_step: Option<i64>,
+    pub totp_pending_secret: Option<Vec<u8>>,
+}
+
+/// Where a session stands on the way to full sign-in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionStage {
+    /// The password was right; a TOTP code is still needed.
+    MfaPending,
+    /// The password was right; policy requires MFA and the user has not enrolled yet.
+    MfaEnrolRequired,
+    Full,
+}
+
+impl SessionStage {
+    pub const fn code(self) -> &'static str {
+        match self {
+            SessionStage::MfaPending => "mfa_pending",
+            SessionStage::MfaEnrolRequired => "mfa_enrol",
+            SessionStage::Full => "full",
+        }
+    }
+    pub fn parse(code: &str) -> Option<Self> {
+        [SessionStage::MfaPending, SessionStage::MfaEnrolRequired, SessionStage::Full]
+            .into_iter()
+            .find(|s| s.code() == code)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct SessionRecord {
+    pub id: SessionId,
+    /// SHA-256 of the bearer token; the token itself is never stored.
+    pub token_hash: String,
+    pub user_id: UserId,
+    pub stage: SessionStage,
+    pub csrf_token: String,
+    pub created_at: OffsetDateTime,
+    pub last_seen_at: OffsetDateTime,
+    /// Network address and user agent at sign-in, for the "your sessions" list.
+    pub source: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ThrottleKey<'a> {
+    Account(&'a str),
+    Address(&'a str),
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct AuditFilter {
+    pub actor: Option<UserId>,
+    pub client: Option<ClientId>,
+    pub action: Option<String>,
+    pub from_ms: Option<i64>,
+    pub to_ms: Option<i64>,
+    /// Return events with `seq` below this, newest first (keyset paging).
+    pub before_seq: Option<i64>,
+    pub limit: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TeamMember {
+    pub user_id: UserId,
+    pub display_name: String,
+    pub team_role: TeamRole,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChainReport {
+    Intact { events: u64 },
+    Broken(ChainBreak),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Readiness {
+    pub database: bool,
+    pub pending_migrations: usize,
+}
+
+/// The database as the use cases see it.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// A unit of work that may write.
+    async fn begin(&self) -> Result<Box<dyn Tx>, StoreError>;
+    /// A unit of work that only reads: it never waits for writers (SQLite serializes writers).
+    async fn read(&self) -> Result<Box<dyn Tx>, StoreError>;
+    /// Appends events that record *reads*; batched with other requests' events into one
+    /// transaction, and returns only once they are durable.
+    async fn record(&self, events: Vec<AuditEvent>) -> Result<(), StoreError>;
+    async fn readiness(&self) -> Readiness;
+    /// Walks the whole audit chain.
+    async fn verify_audit_chain(&self) -> Result<ChainReport, StoreError>;
+}
+
+/// One unit of work. Dropping it without `commit` rolls everything back.
+#[async_trait]
+pub trait Tx: Send {
+    async fn commit(self: Box<Self>) -> Result<(), StoreError>;
+
+    // Accounts
+    async fn count_users(&mut self) -> Result<u64, StoreError>;
+    async fn insert_user(&mut self, user: &User, password_hash: &str) -> Result<(), StoreError>;
+    async fn update_user(&mut self, user: &User) -> Result<(), StoreError>;
+    async fn credentials_by_username(&mut self, name: &Username) -> Result<Option<Credentials>, StoreError>;
+    async fn credentials_by_id(&mut self, id: UserId) -> Result<Option<Credentials>, StoreError>;
+    async fn user_by_id(&mut self, id: UserId) -> Result<Option<User>, StoreError>;
+    async fn list_users(&mut self) -> Result<Vec<User>, StoreError>;
+    async fn set_password(&mut self, id: UserId, hash: &str, must_change: bool) -> Result<(), StoreError>;
+    async fn set_totp(
+        &mut self,
+        id: UserId,
+        secret: Option<&[u8]>,
+        pending: Option<&[u8]>,
+        last_step: Option<i64>,
+    ) -> Result<(), StoreError>;
+    /// Moves the last accepted TOTP step forward; false when `step` is not newer (a replay).
+    async fn advance_totp_step(&mut self, id: UserId, step: i64) -> Result<bool, StoreError>;
+
+    // Sessions
+    async fn insert_session(&mut self, session: &SessionRecord) -> Result<(), StoreError>;
+    async fn session_by_token_hash(&mut self, token_hash: &str) -> Result<Option<SessionRecord>, StoreError>;
+    async fn touch_session(&mut self, id: SessionId, at: OffsetDateTime) -> Result<(), StoreError>;
+    async fn delete_session(&mut self, id: SessionId) -> Result<bool, StoreError>;
+    /// Ends every session of `user` except `keep`; returns how many ended.
+    async fn delete_user_sessions(&mut self, user: UserId, keep: Option<SessionId>) -> Result<u64, StoreError>;
+    async fn sessions_of(&mut self, user: UserId) -> Result<Vec<SessionRecord>, StoreError>;
+    async fn delete_sessions_idle_since(&mut self, before: OffsetDateTime, created_before: OffsetDateTime) -> Result<u64, StoreError>;
+
+    // Sign-in throttling
+    async fn record_login_failure(&mut self, key: ThrottleKey<'_>, at: OffsetDateTime) -> Result<(), StoreError>;
+    async fn login_failures_since(&mut self, key: ThrottleKey<'_>, since: OffsetDateTime) -> Result<Vec<OffsetDateTime>, StoreError>;
+    async fn clear_login_failures(&mut self, key: ThrottleKey<'_>) -> Result<(), StoreError>;
+
+    // Clients and care teams
+    async fn insert_client(&mut self, client: &Client, at: OffsetDateTime) -> Result<(), StoreError>;
+    async fn client(&mut self, scope: &ClientScope, id: ClientId) -> Result<Option<Client>, StoreError>;
+    async fn clients(&mut self, scope: &ClientScope, limit: u64) -> Result<Vec<Client>, StoreError>;
+    async fn care_team_clients(&mut self, user: UserId) -> Result<BTreeSet<ClientId>, StoreError>;
+    async fn care_team(&mut self, client: ClientId) -> Result<Vec<TeamMember>, StoreError>;
+    async fn add_team_member(&mut self, client: ClientId, user: UserId, role: TeamRole, at: OffsetDateTime) -> Result<(), StoreError>;
+    async fn remove_team_member(&mut self, client: ClientId, user: UserId) -> Result<bool, StoreError>;
+
+    // Audit
+    /// Chains `events` onto the log inside this transaction.
+    async fn append_audit(&mut self, events: Vec<AuditEvent>) -> Result<(), StoreError>;
+    async fn audit_events(&mut self, filter: &AuditFilter) -> Result<Vec<ChainedEvent>, StoreError>;
+}

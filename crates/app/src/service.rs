@@ -1,0 +1,140 @@
+//! The application service: the ports, the configuration, and helpers every use case shares.
+
+use domain::access::{AccessDenied, Actor, Purpose};
+use domain::audit::{AuditAction, AuditEvent, Outcome};
+use domain::ids::AuditEventId;
+use domain::role::Role;
+use domain::session::SessionPolicy;
+use domain::throttle::ThrottlePolicy;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+use crate::error::AppError;
+use crate::ports::{Clock, IdGen, Store, Tx};
+use crate::security::HashParams;
+
+#[derive(Clone, Debug)]
+pub struct AppConfig {
+    pub session: SessionPolicy,
+    pub throttle: ThrottlePolicy,
+    pub hash: HashParams,
+    /// Roles that must use a second factor to sign in.
+    pub mfa_required: BTreeSet<Role>,
+    /// Shown in authenticator apps next to the account name.
+    pub issuer: String,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        Self {
+            session: SessionPolicy::default(),
+            throttle: ThrottlePolicy::default(),
+            hash: HashParams::default(),
+            // ASVS 4.3.1 asks MFA of administrators; privacy officers see the whole audit log.
+            mfa_required: BTreeSet::from([Role::Admin, Role::PrivacyOfficer]),
+            issuer: "Stepdown".into(),
+        }
+    }
+}
+
+/// Who is asking, and from where: every use case that touches data takes one.
+#[derive(Clone, Debug)]
+pub struct Ctx {
+    pub actor: Actor,
+    pub source: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct App {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) ids: Arc<dyn IdGen>,
+    pub(crate) config: AppConfig,
+    /// A hash to verify against when the account does not exist, so that a wrong user name
+    /// takes as long as a wrong password.
+    pub(crate) dummy_hash: Arc<str>,
+}
+
+impl App {
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        ids: Arc<dyn IdGen>,
+        config: AppConfig,
+    ) -> Result<Self, AppError> {
+        let dummy_hash = config.hash.hash(&crate::security::random_token())?.into();
+        Ok(Self { store, clock, ids, config, dummy_hash })
+    }
+
+    pub fn config(&self) -> &AppConfig {
+        &self.config
+    }
+
+    pub fn now(&self) -> OffsetDateTime {
+        self.clock.now()
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub(crate) async fn begin(&self) -> Result<Box<dyn Tx>, AppError> {
+        Ok(self.store.begin().await?)
+    }
+
+    /// A new event stamped now, by `actor` if there is one.
+    pub(crate) fn event(&self, actor: Option<&Actor>, action: AuditAction, outcome: Outcome) -> AuditEvent {
+        AuditEvent {
+            id: AuditEventId::from_uuid(self.ids.new_id()),
+            occurred_at_ms: unix_ms(self.clock.now()),
+            actor: actor.map(|a| a.user_id),
+            actor_role: actor.map(|a| a.role),
+            action,
+            outcome,
+            client: None,
+            subject: None,
+            purpose: actor.map(|a| a.purpose),
+            source: None,
+            detail: None,
+        }
+    }
+
+    pub(crate) fn ctx_event(&self, ctx: &Ctx, action: AuditAction, outcome: Outcome) -> AuditEvent {
+        AuditEvent { source: ctx.source.clone(), ..self.event(Some(&ctx.actor), action, outcome) }
+    }
+
+    /// Records a refused request in the audit log and turns it into the error to return.
+    pub(crate) async fn denied(&self, ctx: &Ctx, denied: AccessDenied) -> AppError {
+        let event = AuditEvent {
+            client: denied.client,
+            detail: Some(denied.permission.code().to_owned()),
+            ..self.ctx_event(ctx, AuditAction::AccessDenied, Outcome::Denied)
+        };
+        match self.store.record(vec![event]).await {
+            Ok(()) => AppError::Denied(denied),
+            Err(e) => AppError::Store(e),
+        }
+    }
+
+    /// Runs `check`; when it refuses, the refusal is audited.
+    pub(crate) async fn authorize<T>(&self, ctx: &Ctx, check: Result<T, AccessDenied>) -> Result<T, AppError> {
+        match check {
+            Ok(v) => Ok(v),
+            Err(denied) => Err(self.denied(ctx, denied).await),
+        }
+    }
+}
+
+pub fn unix_ms(t: OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+pub fn from_unix_ms(ms: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// A purpose-of-use that the actor's role permits by default; later issues add break-glass.
+pub fn default_purpose(role: Role) -> Purpose {
+    Purpose::default_for(role)
+}

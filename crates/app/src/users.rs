@@ -1,0 +1,248 @@
+//! Managing accounts: the first administrator, and what administrators do to other accounts.
+
+use domain::access::Permission;
+use domain::audit::{AuditAction, Outcome};
+use domain::ids::UserId;
+use domain::password::NewPassword;
+use domain::role::Role;
+use domain::text::PersonName;
+use domain::user::{User, Username};
+use rand::Rng;
+
+use crate::error::{AppError, Problems};
+use crate::service::{App, Ctx};
+
+/// What an administrator fills in to create an account.
+#[derive(Clone, Debug, Default)]
+pub struct NewUserForm {
+    pub username: String,
+    pub display_name: String,
+    pub role: String,
+    /// Leave empty to generate a one-time password the user must change at first sign-in.
+    pub password: Option<String>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct UserChanges {
+    pub display_name: String,
+    pub role: String,
+    pub active: bool,
+}
+
+/// A created account, and the one-time password when one was generated.
+#[derive(Debug)]
+pub struct Created {
+    pub user: User,
+    pub one_time_password: Option<String>,
+}
+
+/// 20 characters from an alphabet without look-alikes (about 100 bits), grouped for reading aloud.
+pub fn one_time_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzACDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rng();
+    let chars: Vec<char> = (0..20)
+        .map(|_| ALPHABET.get(rng.random_range(0..ALPHABET.len())).copied().map(char::from).unwrap_or('x'))
+        .collect();
+    chars.chunks(5).map(|c| c.iter().collect::<String>()).collect::<Vec<_>>().join("-")
+}
+
+impl App {
+    fn parse_new_user(&self, form: &NewUserForm) -> Result<(User, String, bool), AppError> {
+        let mut p = Problems::default();
+        let username = p.check("username", "User name", Username::parse(&form.username));
+        let display_name = p.check("display_name", "Full name", PersonName::parse(&form.display_name));
+        let role = match form.role.parse::<Role>() {
+            Ok(r) if r.is_staff() => Some(r),
+            _ => {
+                p.add("role", "Choose a role");
+                None
+            }
+        };
+        let password = match form.password.as_deref().filter(|s| !s.is_empty()) {
+            Some(raw) => {
+                let ctx = [form.username.as_str(), form.display_name.as_str(), "stepdown"];
+                p.check("password", "Password", NewPassword::parse(raw, &ctx)).map(|pw| (pw.expose().to_owned(), false))
+            }
+            None => Some((one_time_password(), true)),
+        };
+        p.into_result()?;
+        match (username, display_name, role, password) {
+            (Some(username), Some(display_name), Some(role), Some((password, generated))) => {
+                let user = User {
+                    id: UserId::from_uuid(self.ids.new_id()),
+                    username,
+                    display_name,
+                    role,
+                    active: true,
+                    mfa_enabled: false,
+                    must_change_password: generated,
+                };
+                Ok((user, password, generated))
+            }
+            _ => Err(AppError::Internal("validated user form incomplete")),
+        }
+    }
+
+    async fn insert_new_user(&self, ctx: Option<&Ctx>, form: &NewUserForm, how: &str) -> Result<Created, AppError> {
+        let (user, password, generated) = self.parse_new_user(form)?;
+        let params = self.config.hash;
+        let to_hash = password.clone();
+        let hash = tokio::task::spawn_blocking(move || params.hash(&to_hash))
+            .await
+            .map_err(|_| AppError::Internal("password hashing was interrupted"))??;
+        let mut tx = self.begin().await?;
+        match tx.insert_user(&user, &hash).await {
+            Err(crate::ports::StoreError::Duplicate(_)) => {
+                return Err(AppError::invalid("username", "That user name is already taken"));
+            }
+            other => other?,
+        }
+        let mut event = match ctx {
+            Some(ctx) => self.ctx_event(ctx, AuditAction::UserCreated, Outcome::Success),
+            None => self.event(None, AuditAction::UserCreated, Outcome::Success),
+        };
+        event.subject = Some(format!("user:{}", user.id));
+        event.detail = Some(format!("{how};role={}", user.role));
+        tx.append_audit(vec![event]).await?;
+        tx.commit().await?;
+        Ok(Created { user, one_time_password: generated.then_some(password) })
+    }
+
+    /// Creates the first administrator when there are no accounts at all; `None` otherwise.
+    pub async fn bootstrap_admin(&self) -> Result<Option<Created>, AppError> {
+        let mut tx = self.store.read().await?;
+        if tx.count_users().await? > 0 {
+            return Ok(None);
+        }
+        drop(tx);
+        let form = NewUserForm {
+            username: "admin".into(),
+            display_name: "Administrator".into(),
+            role: Role::Admin.code().into(),
+            password: None,
+        };
+        self.insert_new_user(None, &form, "first_start").await.map(Some)
+    }
+
+    /// Creates an account from the command line (operator at the server's console).
+    pub async fn create_user_from_console(&self, form: &NewUserForm) -> Result<Created, AppError> {
+        self.insert_new_user(None, form, "console").await
+    }
+
+    pub async fn create_user(&self, ctx: &Ctx, form: &NewUserForm) -> Result<Created, AppError> {
+        self.authorize(ctx, ctx.actor.require(Permission::ManageUsers)).await?;
+        self.insert_new_user(Some(ctx), form, "admin").await
+    }
+
+    pub async fn list_users(&self, ctx: &Ctx) -> Result<Vec<User>, AppError> {
+        self.authorize(ctx, ctx.actor.require(Permission::ManageUsers)).await?;
+        let mut tx = self.store.read().await?;
+        Ok(tx.list_users().await?)
+    }
+
+    pub async fn get_user(&self, ctx: &Ctx, id: UserId) -> Result<User, AppError> {
+        self.authorize(ctx, ctx.actor.require(Permission::ManageUsers)).await?;
+        let mut tx = self.store.read().await?;
+        tx.user_by_id(id).await?.ok_or(AppError::NotFound)
+    }
+
+    /// Changes name, role or active state. Nobody can demote or disable themselves, so a
+    /// center can never lock out its last administrator by accident.
+    pub async fn update_user(&self, ctx: &Ctx, id: UserId, changes: &UserChanges) -> Result<User, AppError> {
+        self.authorize(ctx, ctx.actor.require(Permission::ManageUsers)).await?;
+        let mut p = Problems::default();
+        let display_name = p.check("display_name", "Full name", PersonName::parse(&changes.display_name));
+        let role = match changes.role.parse::<Role>() {
+            Ok(r) if r.is_staff() => Some(r),
+            _ => {
+                p.add("role", "Choose a role");
+                None
+            }
+        };
+        if id == ctx.actor.user_id {
+            if role.is_some_and(|r| r != ctx.actor.role) {
+                p.add("role", "You cannot change your own role");
+            }
+            if !changes.active {
+                p.add("active", "You cannot deactivate your own account");
+            }
+        }
+        p.into_result()?;
+        let (Some(display_name), Some(role)) = (display_name, role) else {
+            return Err(AppError::Internal("validated user changes incomplete"));
+        };
+        let mut tx = self.begin().await?;
+        let before = tx.user_by_id(id).await?.ok_or(AppError::NotFound)?;
+        let after = User { display_name, role, active: changes.active, ..before.clone() };
+        tx.update_user(&after).await?;
+        let mut detail = Vec::new();
+        if before.role != after.role {
+            detail.push(format!("role={}", after.role));
+        }
+        if before.active != after.active {
+            detail.push(format!("active={}", after.active));
+            if !after.active {
+                tx.delete_user_sessions(id, None).await?;
+            }
+        }
+        if before.display_name != after.display_name {
+            detail.push("display_name".into());
+        }
+        let mut event = self.ctx_event(ctx, AuditAction::UserUpdated, Outcome::Success);
+        event.subject = Some(format!("user:{id}"));
+        event.detail = Some(detail.join(";"));
+        tx.append_audit(vec![event]).await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// Gives the account a one-time password and ends its sessions.
+    pub async fn reset_password(&self, ctx: &Ctx, id: UserId) -> Result<String, AppError> {
+        self.authorize(ctx, ctx.actor.require(Permission::ManageUsers)).await?;
+        let password = one_time_password();
+        let params = self.config.hash;
+        let to_hash = password.clone();
+        let hash = tokio::task::spawn_blocking(move || params.hash(&to_hash))
+            .await
+            .map_err(|_| AppError::Internal("password hashing was interrupted"))??;
+        let mut tx = self.begin().await?;
+        tx.user_by_id(id).await?.ok_or(AppError::NotFound)?;
+        tx.set_password(id, &hash, true).await?;
+        tx.delete_user_sessions(id, None).await?;
+        let mut event = self.ctx_event(ctx, AuditAction::PasswordReset, Outcome::Success);
+        event.subject = Some(format!("user:{id}"));
+        tx.append_audit(vec![event]).await?;
+        tx.commit().await?;
+        Ok(password)
+    }
+
+    /// Removes an account's authenticator (e.g. a lost phone) and ends its sessions.
+    pub async fn reset_mfa(&self, ctx: &Ctx, id: UserId) -> Result<(), AppError> {
+        self.authorize(ctx, ctx.actor.require(Permission::ManageUsers)).await?;
+        let mut tx = self.begin().await?;
+        let mut user = tx.user_by_id(id).await?.ok_or(AppError::NotFound)?;
+        user.mfa_enabled = false;
+        tx.update_user(&user).await?;
+        tx.set_totp(id, None, None, None).await?;
+        tx.delete_user_sessions(id, None).await?;
+        let mut event = self.ctx_event(ctx, AuditAction::MfaReset, Outcome::Success);
+        event.subject = Some(format!("user:{id}"));
+        tx.append_audit(vec![event]).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_time_passwords_are_strong_and_readable() {
+        let p = one_time_password();
+        assert_eq!(p.len(), 23);
+        assert_eq!(p.matches('-').count(), 3);
+        assert!(NewPassword::parse(&p, &[]).is_ok());
+        assert_ne!(p, one_time_password());
+    }
+}

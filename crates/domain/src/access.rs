@@ -1,0 +1,223 @@
+//! Who may do what (DESIGN.md §6): default deny, decided from the actor and the record's
+//! context. The store turns a [`ClientScope`] into the `WHERE` clause of every client query,
+//! so there is no "load by id, then check".
+
+use crate::ids::{ClientId, SessionId, UserId};
+use crate::role::Role;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::fmt;
+
+/// Why data is being used (HIPAA/Part 2 purposes of use).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Purpose {
+    Treatment,
+    Payment,
+    Operations,
+    /// Oversight of the system itself: audit review, accounting of disclosures.
+    Oversight,
+}
+
+impl Purpose {
+    pub const fn code(self) -> &'static str {
+        match self {
+            Purpose::Treatment => "treatment",
+            Purpose::Payment => "payment",
+            Purpose::Operations => "operations",
+            Purpose::Oversight => "oversight",
+        }
+    }
+
+    /// The purpose a role acts under by default.
+    pub const fn default_for(role: Role) -> Self {
+        match role {
+            Role::Supervisor | Role::Counselor | Role::ProgramCoordinator | Role::Client | Role::Family => {
+                Purpose::Treatment
+            }
+            Role::Admissions => Purpose::Treatment,
+            Role::Biller => Purpose::Payment,
+            Role::Admin => Purpose::Operations,
+            Role::PrivacyOfficer => Purpose::Oversight,
+        }
+    }
+}
+
+impl fmt::Display for Purpose {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// Things a person can be allowed to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Permission {
+    ManageUsers,
+    ViewAuditLog,
+    CreateClient,
+    ReadClient,
+    ManageCareTeam,
+}
+
+impl Permission {
+    pub const fn code(self) -> &'static str {
+        match self {
+            Permission::ManageUsers => "manage_users",
+            Permission::ViewAuditLog => "view_audit_log",
+            Permission::CreateClient => "create_client",
+            Permission::ReadClient => "read_client",
+            Permission::ManageCareTeam => "manage_care_team",
+        }
+    }
+}
+
+/// How far a granted permission reaches over clients.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reach {
+    /// Every client of the center.
+    AllClients,
+    /// Only clients whose care team the actor belongs to.
+    CareTeam,
+    /// The permission is not about particular clients.
+    System,
+}
+
+/// The grant table. Anything not listed is denied.
+pub const fn grant(role: Role, permission: Permission) -> Option<Reach> {
+    use Permission::*;
+    use Role::*;
+    match (role, permission) {
+        (Admin | PrivacyOfficer, ManageUsers | ViewAuditLog) => Some(Reach::System),
+        (Supervisor, ReadClient | ManageCareTeam) => Some(Reach::AllClients),
+        (Supervisor | Admissions, CreateClient) => Some(Reach::System),
+        (Counselor | ProgramCoordinator | Admissions, ReadClient) => Some(Reach::CareTeam),
+        _ => None,
+    }
+}
+
+/// The person behind a request, as every use case sees them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Actor {
+    pub user_id: UserId,
+    pub role: Role,
+    pub session_id: Option<SessionId>,
+    /// Clients whose care team this person is on.
+    pub care_team: BTreeSet<ClientId>,
+    pub purpose: Purpose,
+}
+
+/// A refusal. Carries what was asked, never the data.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("not permitted: {}", permission.code())]
+pub struct AccessDenied {
+    pub permission: Permission,
+    pub client: Option<ClientId>,
+}
+
+/// Which clients a query may return.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClientScope {
+    All,
+    Only(BTreeSet<ClientId>),
+}
+
+impl ClientScope {
+    pub fn contains(&self, client: ClientId) -> bool {
+        match self {
+            ClientScope::All => true,
+            ClientScope::Only(set) => set.contains(&client),
+        }
+    }
+}
+
+impl Actor {
+    /// A permission that is not about a particular client.
+    pub fn require(&self, permission: Permission) -> Result<(), AccessDenied> {
+        match grant(self.role, permission) {
+            Some(_) => Ok(()),
+            None => Err(AccessDenied { permission, client: None }),
+        }
+    }
+
+    /// The clients `permission` reaches for this actor; an error when it reaches none.
+    pub fn scope(&self, permission: Permission) -> Result<ClientScope, AccessDenied> {
+        match grant(self.role, permission) {
+            Some(Reach::AllClients) => Ok(ClientScope::All),
+            Some(Reach::CareTeam) => Ok(ClientScope::Only(self.care_team.clone())),
+            Some(Reach::System) | None => Err(AccessDenied { permission, client: None }),
+        }
+    }
+
+    /// `permission` on one client: the scope, narrowed to that client, or a refusal.
+    pub fn scope_for(&self, permission: Permission, client: ClientId) -> Result<ClientScope, AccessDenied> {
+        let scope = self.scope(permission).map_err(|e| AccessDenied { client: Some(client), ..e })?;
+        if scope.contains(client) {
+            Ok(ClientScope::Only(BTreeSet::from([client])))
+        } else {
+            Err(AccessDenied { permission, client: Some(client) })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use uuid::Uuid;
+
+    fn actor(role: Role, team: &[ClientId]) -> Actor {
+        Actor {
+            user_id: UserId::from_uuid(Uuid::nil()),
+            role,
+            session_id: None,
+            care_team: team.iter().copied().collect(),
+            purpose: Purpose::default_for(role),
+        }
+    }
+
+    /// The whole grant table, asserted cell by cell so that widening any role fails here.
+    #[test]
+    fn grant_matrix() {
+        use Permission::*;
+        use Role::*;
+        let expected: &[(Role, &[(Permission, Reach)])] = &[
+            (Admin, &[(ManageUsers, Reach::System), (ViewAuditLog, Reach::System)]),
+            (PrivacyOfficer, &[(ManageUsers, Reach::System), (ViewAuditLog, Reach::System)]),
+            (
+                Supervisor,
+                &[(CreateClient, Reach::System), (ReadClient, Reach::AllClients), (ManageCareTeam, Reach::AllClients)],
+            ),
+            (Counselor, &[(ReadClient, Reach::CareTeam)]),
+            (ProgramCoordinator, &[(ReadClient, Reach::CareTeam)]),
+            (Admissions, &[(CreateClient, Reach::System), (ReadClient, Reach::CareTeam)]),
+            (Biller, &[]),
+            (Client, &[]),
+            (Family, &[]),
+        ];
+        let all = [ManageUsers, ViewAuditLog, CreateClient, ReadClient, ManageCareTeam];
+        for (role, grants) in expected {
+            for p in all {
+                let want = grants.iter().find(|(q, _)| *q == p).map(|(_, r)| *r);
+                assert_eq!(grant(*role, p), want, "{role} / {}", p.code());
+            }
+        }
+    }
+
+    #[test]
+    fn care_team_scopes_client_reads() {
+        let mine = ClientId::from_uuid(Uuid::from_u128(1));
+        let theirs = ClientId::from_uuid(Uuid::from_u128(2));
+        let counselor = actor(Role::Counselor, &[mine]);
+        assert!(counselor.scope_for(Permission::ReadClient, mine).is_ok());
+        assert_eq!(
+            counselor.scope_for(Permission::ReadClient, theirs),
+            Err(AccessDenied { permission: Permission::ReadClient, client: Some(theirs) })
+        );
+        let supervisor = actor(Role::Supervisor, &[]);
+        assert!(supervisor.scope_for(Permission::ReadClient, theirs).is_ok());
+        let biller = actor(Role::Biller, &[mine]);
+        assert!(biller.scope_for(Permission::ReadClient, mine).is_err(), "membership alone grants nothing");
+        let admin = actor(Role::Admin, &[]);
+        assert!(admin.scope(Permission::ReadClient).is_err(), "admins manage accounts, not charts");
+    }
+}

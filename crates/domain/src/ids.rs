@@ -1,0 +1,60 @@
+//! Identifiers. Each is a UUID (v7 when we mint it, so ids sort by creation) wrapped in its own
+//! type so that a client id can never be passed where a user id is expected.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+use uuid::Uuid;
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(Uuid);
+
+        impl $name {
+            pub const fn from_uuid(id: Uuid) -> Self {
+                Self(id)
+            }
+            pub const fn as_uuid(&self) -> Uuid {
+                self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = InvalidId;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Uuid::parse_str(s).map(Self).map_err(|_| InvalidId)
+            }
+        }
+    };
+}
+
+/// The text was not a well-formed identifier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("not a valid identifier")]
+pub struct InvalidId;
+
+id_type!(
+    /// A staff member's (and later a client's or family member's) login account.
+    UserId
+);
+id_type!(
+    /// A person receiving care.
+    ClientId
+);
+id_type!(
+    /// One event in the audit log.
+    AuditEventId
+);
+id_type!(
+    /// One server-side session.
+    SessionId
+);

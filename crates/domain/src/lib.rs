@@ -1,0 +1,19 @@
+//! Stepdown's domain: the types and rules of a step-down continuum of care.
+//!
+//! This crate must never do I/O, read a clock or generate randomness: time and ids are
+//! parameters, so every rule here is a pure function that tests can pin down exactly.
+
+pub mod access;
+pub mod audit;
+pub mod client;
+pub mod ids;
+pub mod password;
+pub mod role;
+pub mod session;
+pub mod text;
+pub mod throttle;
+pub mod user;
+
+pub use access::{Actor, Permission, Purpose};
+pub use ids::{ClientId, UserId};
+pub use role::Role;

@@ -1,0 +1,15 @@
+//! Persistence for Stepdown. The only crate that knows SQL: SeaORM entities, the migration
+//! tree (one for SQLite and PostgreSQL alike), the session and throttle tables, and the
+//! hash-chained audit log with its group-commit writer.
+
+mod audit;
+mod backup;
+mod db;
+mod entity;
+mod error;
+mod migration;
+mod tx;
+
+pub use backup::{BackupError, backup_sqlite};
+pub use db::{Backend, ConnectError, SeaStore, StoreOptions};
+pub use migration::Migrator;

@@ -1,0 +1,15 @@
+//! One migration tree for both backends. Backend-specific SQL appears only where the schema
+//! language cannot say it (the append-only triggers).
+
+use sea_orm_migration::prelude::*;
+
+mod m20261127_000001_foundation;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261127_000001_foundation::Migration)]
+    }
+}

@@ -1,0 +1,457 @@
+//! One unit of work over a SeaORM transaction: the port the use cases write through.
+
+use std::collections::BTreeSet;
+
+use app::ports::{AuditFilter, Credentials, SessionRecord, SessionStage, TeamMember, ThrottleKey};
+use app::{StoreError, Tx, from_unix_ms, unix_ms};
+use async_trait::async_trait;
+use domain::access::ClientScope;
+use domain::audit::{AuditEvent, ChainedEvent};
+use domain::client::{Client, TeamRole};
+use domain::ids::{ClientId, SessionId, UserId};
+use domain::text::PersonName;
+use domain::user::{User, Username};
+use sea_orm::ActiveValue::{NotSet, Set};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, Condition, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+use time::{Date, OffsetDateTime};
+use tokio::sync::OwnedMutexGuard;
+
+use crate::entity::{audit_event, care_team_member, client, login_failure, session, user};
+use crate::error::OrStore;
+
+pub(crate) struct SeaTx {
+    txn: DatabaseTransaction,
+    /// Held until commit or drop: SQLite's single writer slot in this process.
+    _guard: Option<OwnedMutexGuard<()>>,
+    /// Audit events wait here and join the chain just before commit, so the chain's head
+    /// lock is always the last lock a transaction takes and is held for the shortest time.
+    pending_audit: Vec<AuditEvent>,
+}
+
+impl SeaTx {
+    pub(crate) fn new(txn: DatabaseTransaction, guard: Option<OwnedMutexGuard<()>>) -> Self {
+        Self { txn, _guard: guard, pending_audit: Vec::new() }
+    }
+}
+
+fn corrupt<T>(what: &'static str) -> impl FnOnce(T) -> StoreError {
+    move |_| StoreError::Corrupt(what)
+}
+
+fn to_user(m: &user::Model) -> Result<User, StoreError> {
+    Ok(User {
+        id: UserId::from_uuid(m.id),
+        username: Username::parse(&m.username).map_err(corrupt("username"))?,
+        display_name: PersonName::parse(&m.display_name).map_err(corrupt("display name"))?,
+        role: m.role.parse().map_err(corrupt("role"))?,
+        active: m.active,
+        mfa_enabled: m.mfa_enabled,
+        must_change_password: m.must_change_password,
+    })
+}
+
+fn to_credentials(m: user::Model) -> Result<Credentials, StoreError> {
+    Ok(Credentials {
+        user: to_user(&m)?,
+        password_hash: m.password_hash,
+        totp_secret: m.totp_secret,
+        totp_last_step: m.totp_last_step,
+        totp_pending_secret: m.totp_pending_secret,
+    })
+}
+
+fn to_session(m: session::Model) -> Result<SessionRecord, StoreError> {
+    Ok(SessionRecord {
+        id: SessionId::from_uuid(m.id),
+        token_hash: m.token_hash,
+        user_id: UserId::from_uuid(m.user_id),
+        stage: SessionStage::parse(&m.stage).ok_or(StoreError::Corrupt("session stage"))?,
+        csrf_token: m.csrf_token,
+        created_at: from_unix_ms(m.created_at),
+        last_seen_at: from_unix_ms(m.last_seen_at),
+        source: m.source,
+        user_agent: m.user_agent,
+    })
+}
+
+const DATE: &[time::format_description::BorrowedFormatItem<'static>] =
+    time::macros::format_description!("[year]-[month]-[day]");
+
+fn to_client(m: client::Model) -> Result<Client, StoreError> {
+    Ok(Client {
+        id: ClientId::from_uuid(m.id),
+        given_name: PersonName::parse(&m.given_name).map_err(corrupt("given name"))?,
+        family_name: PersonName::parse(&m.family_name).map_err(corrupt("family name"))?,
+        date_of_birth: Date::parse(&m.date_of_birth, DATE).map_err(corrupt("date of birth"))?,
+    })
+}
+
+fn throttle_parts<'a>(key: ThrottleKey<'a>) -> (&'static str, &'a str) {
+    match key {
+        ThrottleKey::Account(k) => ("account", k),
+        ThrottleKey::Address(k) => ("address", k),
+    }
+}
+
+/// The `WHERE` clause that keeps a client query inside the actor's reach.
+fn scoped(scope: &ClientScope, column: client::Column) -> Condition {
+    match scope {
+        ClientScope::All => Condition::all(),
+        ClientScope::Only(ids) => Condition::all().add(column.is_in(ids.iter().map(|c| c.as_uuid()))),
+    }
+}
+
+#[async_trait]
+impl Tx for SeaTx {
+    async fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
+        let events = std::mem::take(&mut self.pending_audit);
+        crate::audit::append(&self.txn, events).await?;
+        let SeaTx { txn, _guard, .. } = *self;
+        txn.commit().await.store()
+    }
+
+    async fn count_users(&mut self) -> Result<u64, StoreError> {
+        user::Entity::find().count(&self.txn).await.store()
+    }
+
+    async fn insert_user(&mut self, u: &User, password_hash: &str) -> Result<(), StoreError> {
+        let now = unix_ms(OffsetDateTime::now_utc());
+        let row = user::ActiveModel {
+            id: Set(u.id.as_uuid()),
+            username: Set(u.username.as_str().to_owned()),
+            display_name: Set(u.display_name.as_str().to_owned()),
+            role: Set(u.role.code().to_owned()),
+            active: Set(u.active),
+            mfa_enabled: Set(u.mfa_enabled),
+            must_change_password: Set(u.must_change_password),
+            password_hash: Set(password_hash.to_owned()),
+            totp_secret: Set(None),
+            totp_pending_secret: Set(None),
+            totp_last_step: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+        };
+        user::Entity::insert(row).exec(&self.txn).await.map(|_| ()).map_err(|e| match crate::error::map(e) {
+            StoreError::Duplicate(_) => StoreError::Duplicate("username"),
+            other => other,
+        })
+    }
+
+    async fn update_user(&mut self, u: &User) -> Result<(), StoreError> {
+        let row = user::ActiveModel {
+            id: Set(u.id.as_uuid()),
+            display_name: Set(u.display_name.as_str().to_owned()),
+            role: Set(u.role.code().to_owned()),
+            active: Set(u.active),
+            mfa_enabled: Set(u.mfa_enabled),
+            must_change_password: Set(u.must_change_password),
+            updated_at: Set(unix_ms(OffsetDateTime::now_utc())),
+            ..Default::default()
+        };
+        user::Entity::update(row).exec(&self.txn).await.store().map(|_| ())
+    }
+
+    async fn credentials_by_username(&mut self, name: &Username) -> Result<Option<Credentials>, StoreError> {
+        let row = user::Entity::find().filter(user::Column::Username.eq(name.as_str())).one(&self.txn).await.store()?;
+        row.map(to_credentials).transpose()
+    }
+
+    async fn credentials_by_id(&mut self, id: UserId) -> Result<Option<Credentials>, StoreError> {
+        let row = user::Entity::find_by_id(id.as_uuid()).one(&self.txn).await.store()?;
+        row.map(to_credentials).transpose()
+    }
+
+    async fn user_by_id(&mut self, id: UserId) -> Result<Option<User>, StoreError> {
+        let row = user::Entity::find_by_id(id.as_uuid()).one(&self.txn).await.store()?;
+        row.as_ref().map(to_user).transpose()
+    }
+
+    async fn list_users(&mut self) -> Result<Vec<User>, StoreError> {
+        let rows = user::Entity::find().order_by_asc(user::Column::Username).all(&self.txn).await.store()?;
+        rows.iter().map(to_user).collect()
+    }
+
+    async fn set_password(&mut self, id: UserId, hash: &str, must_change: bool) -> Result<(), StoreError> {
+        let row = user::ActiveModel {
+            id: Set(id.as_uuid()),
+            password_hash: Set(hash.to_owned()),
+            must_change_password: Set(must_change),
+            updated_at: Set(unix_ms(OffsetDateTime::now_utc())),
+            ..Default::default()
+        };
+        user::Entity::update(row).exec(&self.txn).await.store().map(|_| ())
+    }
+
+    async fn set_totp(
+        &mut self,
+        id: UserId,
+        secret: Option<&[u8]>,
+        pending: Option<&[u8]>,
+        last_step: Option<i64>,
+    ) -> Result<(), StoreError> {
+        let row = user::ActiveModel {
+            id: Set(id.as_uuid()),
+            totp_secret: Set(secret.map(<[u8]>::to_vec)),
+            totp_pending_secret: Set(pending.map(<[u8]>::to_vec)),
+            totp_last_step: Set(last_step),
+            ..Default::default()
+        };
+        user::Entity::update(row).exec(&self.txn).await.store().map(|_| ())
+    }
+
+    async fn advance_totp_step(&mut self, id: UserId, step: i64) -> Result<bool, StoreError> {
+        // One conditional UPDATE: two requests racing with the same code cannot both win.
+        let result = user::Entity::update_many()
+            .col_expr(user::Column::TotpLastStep, Expr::value(step))
+            .filter(user::Column::Id.eq(id.as_uuid()))
+            .filter(
+                Condition::any()
+                    .add(user::Column::TotpLastStep.is_null())
+                    .add(user::Column::TotpLastStep.lt(step)),
+            )
+            .exec(&self.txn)
+            .await
+            .store()?;
+        Ok(result.rows_affected == 1)
+    }
+
+    async fn insert_session(&mut self, s: &SessionRecord) -> Result<(), StoreError> {
+        let row = session::ActiveModel {
+            id: Set(s.id.as_uuid()),
+            token_hash: Set(s.token_hash.clone()),
+            user_id: Set(s.user_id.as_uuid()),
+            stage: Set(s.stage.code().to_owned()),
+            csrf_token: Set(s.csrf_token.clone()),
+            created_at: Set(unix_ms(s.created_at)),
+            last_seen_at: Set(unix_ms(s.last_seen_at)),
+            source: Set(s.source.clone()),
+            user_agent: Set(s.user_agent.clone()),
+        };
+        session::Entity::insert(row).exec(&self.txn).await.store().map(|_| ())
+    }
+
+    async fn session_by_token_hash(&mut self, token_hash: &str) -> Result<Option<SessionRecord>, StoreError> {
+        let row =
+            session::Entity::find().filter(session::Column::TokenHash.eq(token_hash)).one(&self.txn).await.store()?;
+        row.map(to_session).transpose()
+    }
+
+    async fn touch_session(&mut self, id: SessionId, at: OffsetDateTime) -> Result<(), StoreError> {
+        session::Entity::update_many()
+            .col_expr(session::Column::LastSeenAt, Expr::value(unix_ms(at)))
+            .filter(session::Column::Id.eq(id.as_uuid()))
+            .exec(&self.txn)
+            .await
+            .store()
+            .map(|_| ())
+    }
+
+    async fn delete_session(&mut self, id: SessionId) -> Result<bool, StoreError> {
+        let r = session::Entity::delete_by_id(id.as_uuid()).exec(&self.txn).await.store()?;
+        Ok(r.rows_affected > 0)
+    }
+
+    async fn delete_user_sessions(&mut self, user: UserId, keep: Option<SessionId>) -> Result<u64, StoreError> {
+        let mut q = session::Entity::delete_many().filter(session::Column::UserId.eq(user.as_uuid()));
+        if let Some(keep) = keep {
+            q = q.filter(session::Column::Id.ne(keep.as_uuid()));
+        }
+        Ok(q.exec(&self.txn).await.store()?.rows_affected)
+    }
+
+    async fn sessions_of(&mut self, user: UserId) -> Result<Vec<SessionRecord>, StoreError> {
+        let rows =
+            session::Entity::find().filter(session::Column::UserId.eq(user.as_uuid())).all(&self.txn).await.store()?;
+        rows.into_iter().map(to_session).collect()
+    }
+
+    async fn delete_sessions_idle_since(
+        &mut self,
+        before: OffsetDateTime,
+        created_before: OffsetDateTime,
+    ) -> Result<u64, StoreError> {
+        let r = session::Entity::delete_many()
+            .filter(
+                Condition::any()
+                    .add(session::Column::LastSeenAt.lt(unix_ms(before)))
+                    .add(session::Column::CreatedAt.lt(unix_ms(created_before))),
+            )
+            .exec(&self.txn)
+            .await
+            .store()?;
+        Ok(r.rows_affected)
+    }
+
+    async fn record_login_failure(&mut self, key: ThrottleKey<'_>, at: OffsetDateTime) -> Result<(), StoreError> {
+        let (kind, hash) = throttle_parts(key);
+        let row = login_failure::ActiveModel {
+            id: NotSet,
+            key_kind: Set(kind.to_owned()),
+            key_hash: Set(hash.to_owned()),
+            at: Set(unix_ms(at)),
+        };
+        login_failure::Entity::insert(row).exec(&self.txn).await.store().map(|_| ())
+    }
+
+    async fn login_failures_since(
+        &mut self,
+        key: ThrottleKey<'_>,
+        since: OffsetDateTime,
+    ) -> Result<Vec<OffsetDateTime>, StoreError> {
+        let (kind, hash) = throttle_parts(key);
+        let rows: Vec<i64> = login_failure::Entity::find()
+            .select_only()
+            .column(login_failure::Column::At)
+            .filter(login_failure::Column::KeyHash.eq(hash))
+            .filter(login_failure::Column::KeyKind.eq(kind))
+            .filter(login_failure::Column::At.gte(unix_ms(since)))
+            .into_tuple()
+            .all(&self.txn)
+            .await
+            .store()?;
+        Ok(rows.into_iter().map(from_unix_ms).collect())
+    }
+
+    async fn clear_login_failures(&mut self, key: ThrottleKey<'_>) -> Result<(), StoreError> {
+        let (kind, hash) = throttle_parts(key);
+        login_failure::Entity::delete_many()
+            .filter(login_failure::Column::KeyHash.eq(hash))
+            .filter(login_failure::Column::KeyKind.eq(kind))
+            .exec(&self.txn)
+            .await
+            .store()
+            .map(|_| ())
+    }
+
+    async fn insert_client(&mut self, c: &Client, at: OffsetDateTime) -> Result<(), StoreError> {
+        let row = client::ActiveModel {
+            id: Set(c.id.as_uuid()),
+            given_name: Set(c.given_name.as_str().to_owned()),
+            family_name: Set(c.family_name.as_str().to_owned()),
+            date_of_birth: Set(c.date_of_birth.format(DATE).map_err(corrupt("date of birth"))?),
+            created_at: Set(unix_ms(at)),
+        };
+        client::Entity::insert(row).exec(&self.txn).await.store().map(|_| ())
+    }
+
+    async fn client(&mut self, scope: &ClientScope, id: ClientId) -> Result<Option<Client>, StoreError> {
+        let row = client::Entity::find()
+            .filter(client::Column::Id.eq(id.as_uuid()))
+            .filter(scoped(scope, client::Column::Id))
+            .one(&self.txn)
+            .await
+            .store()?;
+        row.map(to_client).transpose()
+    }
+
+    async fn clients(&mut self, scope: &ClientScope, limit: u64) -> Result<Vec<Client>, StoreError> {
+        let rows = client::Entity::find()
+            .filter(scoped(scope, client::Column::Id))
+            .order_by_asc(client::Column::FamilyName)
+            .order_by_asc(client::Column::GivenName)
+            .limit(limit)
+            .all(&self.txn)
+            .await
+            .store()?;
+        rows.into_iter().map(to_client).collect()
+    }
+
+    async fn care_team_clients(&mut self, user: UserId) -> Result<BTreeSet<ClientId>, StoreError> {
+        let ids: Vec<uuid::Uuid> = care_team_member::Entity::find()
+            .select_only()
+            .column(care_team_member::Column::ClientId)
+            .filter(care_team_member::Column::UserId.eq(user.as_uuid()))
+            .into_tuple()
+            .all(&self.txn)
+            .await
+            .store()?;
+        Ok(ids.into_iter().map(ClientId::from_uuid).collect())
+    }
+
+    async fn care_team(&mut self, client: ClientId) -> Result<Vec<TeamMember>, StoreError> {
+        let members = care_team_member::Entity::find()
+            .filter(care_team_member::Column::ClientId.eq(client.as_uuid()))
+            .all(&self.txn)
+            .await
+            .store()?;
+        let ids: Vec<uuid::Uuid> = members.iter().map(|m| m.user_id).collect();
+        let users = user::Entity::find().filter(user::Column::Id.is_in(ids)).all(&self.txn).await.store()?;
+        let mut team = Vec::with_capacity(members.len());
+        for m in members {
+            let name = users.iter().find(|u| u.id == m.user_id).map(|u| u.display_name.clone()).unwrap_or_default();
+            team.push(TeamMember {
+                user_id: UserId::from_uuid(m.user_id),
+                display_name: name,
+                team_role: TeamRole::parse(&m.team_role).ok_or(StoreError::Corrupt("team role"))?,
+            });
+        }
+        team.sort_by(|a, b| a.display_name.cmp(&b.display_name));
+        Ok(team)
+    }
+
+    async fn add_team_member(
+        &mut self,
+        client: ClientId,
+        user: UserId,
+        role: TeamRole,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        // Re-adding someone updates their team role rather than failing.
+        care_team_member::Entity::delete_many()
+            .filter(care_team_member::Column::ClientId.eq(client.as_uuid()))
+            .filter(care_team_member::Column::UserId.eq(user.as_uuid()))
+            .exec(&self.txn)
+            .await
+            .store()?;
+        let row = care_team_member::ActiveModel {
+            client_id: Set(client.as_uuid()),
+            user_id: Set(user.as_uuid()),
+            team_role: Set(role.code().to_owned()),
+            since: Set(unix_ms(at)),
+        };
+        care_team_member::Entity::insert(row).exec(&self.txn).await.store().map(|_| ())
+    }
+
+    async fn remove_team_member(&mut self, client: ClientId, user: UserId) -> Result<bool, StoreError> {
+        let r = care_team_member::Entity::delete_many()
+            .filter(care_team_member::Column::ClientId.eq(client.as_uuid()))
+            .filter(care_team_member::Column::UserId.eq(user.as_uuid()))
+            .exec(&self.txn)
+            .await
+            .store()?;
+        Ok(r.rows_affected > 0)
+    }
+
+    async fn append_audit(&mut self, events: Vec<AuditEvent>) -> Result<(), StoreError> {
+        self.pending_audit.extend(events);
+        Ok(())
+    }
+
+    async fn audit_events(&mut self, f: &AuditFilter) -> Result<Vec<ChainedEvent>, StoreError> {
+        let mut q = audit_event::Entity::find();
+        if let Some(a) = f.actor {
+            q = q.filter(audit_event::Column::ActorId.eq(a.as_uuid()));
+        }
+        if let Some(c) = f.client {
+            q = q.filter(audit_event::Column::ClientId.eq(c.as_uuid()));
+        }
+        if let Some(action) = &f.action {
+            q = q.filter(audit_event::Column::Action.eq(action.as_str()));
+        }
+        if let Some(from) = f.from_ms {
+            q = q.filter(audit_event::Column::OccurredAt.gte(from));
+        }
+        if let Some(to) = f.to_ms {
+            q = q.filter(audit_event::Column::OccurredAt.lt(to));
+        }
+        if let Some(before) = f.before_seq {
+            q = q.filter(audit_event::Column::Seq.lt(before));
+        }
+        let rows = q.order_by_desc(audit_event::Column::Seq).limit(f.limit).all(&self.txn).await.store()?;
+        rows.into_iter().map(|r| crate::audit::from_row(r).ok_or(StoreError::Corrupt("audit row"))).collect()
+    }
+}

@@ -114,6 +114,15 @@ impl App {
         Ok(())
     }
 
+    /// Active staff a care team can be built from (for whoever manages care teams).
+    pub async fn staff_directory(&self, ctx: &Ctx) -> Result<Vec<domain::user::User>, AppError> {
+        self.authorize(ctx, ctx.actor.scope(Permission::ManageCareTeam).map(|_| ())).await?;
+        let mut tx = self.store.read().await?;
+        let mut users = tx.list_users().await?;
+        users.retain(|u| u.active && u.role.is_staff());
+        Ok(users)
+    }
+
     pub async fn remove_care_team_member(&self, ctx: &Ctx, client: ClientId, user: UserId) -> Result<(), AppError> {
         let scope = self.authorize(ctx, ctx.actor.scope_for(Permission::ManageCareTeam, client)).await?;
         let mut tx = self.begin().await?;

@@ -1,1 +1,225 @@
-fn main() {}
+//! The `stepdown` binary: one executable for serving, migrating, managing users, verifying
+//! the audit chain and taking backups.
+
+mod serve;
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use app::users::NewUserForm;
+use clap::{Parser, Subcommand};
+use store::SeaStore;
+
+use stepdown::config::FileConfig;
+use stepdown::{Global, Storage, app_config, build_app, open_store, storage};
+
+#[derive(Parser)]
+#[command(name = "stepdown", version, about = "Stepdown: the step-down continuum of care, from helpline to aftercare")]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the web application and API.
+    Serve(serve::ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage staff accounts from the server's console.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Work with the audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Write a consistent online backup of the SQLite database to FILE.
+    Backup { file: PathBuf },
+    /// Replace the SQLite database in the data directory with a backup (server must be stopped).
+    Restore {
+        file: PathBuf,
+        /// Overwrite an existing database.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a staff account. Without --password-stdin a one-time password is printed.
+    Add {
+        #[arg(long)]
+        username: String,
+        /// Full name as shown to colleagues.
+        #[arg(long)]
+        name: String,
+        /// admin, privacy_officer, supervisor, counselor, program_coordinator, admissions or biller.
+        #[arg(long)]
+        role: String,
+        /// Read the password from standard input instead of generating a one-time password.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List staff accounts.
+    List,
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Walk the hash chain; exit non-zero at the first broken link.
+    Verify,
+}
+
+fn init_tracing(format: &str) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("STEPDOWN_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().flatten_event(true).init();
+    } else {
+        builder.init();
+    }
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<std::process::ExitCode> {
+    let file = FileConfig::load(cli.global.config.as_deref())?;
+    let log_format = cli.global.log_format.clone().or_else(|| file.log_format.clone()).unwrap_or_else(|| "text".into());
+    if !matches!(log_format.as_str(), "text" | "json") {
+        bail!("--log-format must be text or json");
+    }
+    init_tracing(&log_format);
+    let storage = storage(&cli.global, &file)?;
+    match cli.command {
+        Command::Serve(args) => serve::run(args, &storage, &file).await,
+        Command::Migrate => {
+            let store = open_store(&storage).await?;
+            println!("Migrations applied; {} pending.", store.pending_migrations().await?);
+            store.close().await;
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+        Command::User(cmd) => user_command(cmd, &storage, &file).await,
+        Command::Audit(AuditCommand::Verify) => {
+            let store = open_store(&storage).await?;
+            let report = store_report(&store).await?;
+            store.close().await;
+            Ok(report)
+        }
+        Command::Backup { file: target } => {
+            let store = open_store(&storage).await?;
+            let result = store::backup_sqlite(&store, &target).await;
+            store.close().await;
+            result?;
+            println!("Backup written to {}", target.display());
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+        Command::Restore { file: source, force } => restore(&storage, &source, force),
+    }
+}
+
+async fn store_report(store: &SeaStore) -> Result<std::process::ExitCode> {
+    use app::Store;
+    match store.verify_audit_chain().await? {
+        app::ports::ChainReport::Intact { events } => {
+            println!("Audit chain intact: {events} events verified.");
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+        app::ports::ChainReport::Broken(b) => {
+            println!("Audit chain BROKEN: {b}.");
+            Ok(std::process::ExitCode::from(2))
+        }
+    }
+}
+
+fn restore(storage: &Storage, source: &std::path::Path, force: bool) -> Result<std::process::ExitCode> {
+    if !storage.database_url.starts_with("sqlite:") {
+        bail!("restore is for SQLite; use pg_restore for PostgreSQL");
+    }
+    if !source.is_file() {
+        bail!("{} is not a file", source.display());
+    }
+    let target = storage.data_dir.join("stepdown.db");
+    if target.exists() && !force {
+        bail!("{} already exists; stop the server and pass --force to replace it", target.display());
+    }
+    // Stale WAL files from the old database must not be replayed onto the restored one.
+    for suffix in ["-wal", "-shm"] {
+        let side = storage.data_dir.join(format!("stepdown.db{suffix}"));
+        if side.exists() {
+            std::fs::remove_file(&side).with_context(|| format!("removing {}", side.display()))?;
+        }
+    }
+    let tmp = storage.data_dir.join("stepdown.db.restoring");
+    std::fs::copy(source, &tmp).with_context(|| format!("copying {}", source.display()))?;
+    std::fs::rename(&tmp, &target).context("moving the restored database into place")?;
+    println!("Restored {} into {}", source.display(), target.display());
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+async fn user_command(cmd: UserCommand, storage: &Storage, file: &FileConfig) -> Result<std::process::ExitCode> {
+    let store = open_store(storage).await?;
+    let app = build_app(&store, app_config(file)?)?;
+    let result = match cmd {
+        UserCommand::Add { username, name, role, password_stdin } => {
+            let password = if password_stdin {
+                let mut s = String::new();
+                std::io::stdin().read_to_string(&mut s).context("reading the password from standard input")?;
+                Some(s.trim_end_matches(['\r', '\n']).to_owned())
+            } else {
+                None
+            };
+            let form = NewUserForm { username, display_name: name, role, password };
+            match app.create_user_from_console(&form).await {
+                Ok(created) => {
+                    println!("Created {} ({}) as {}.", created.user.display_name, created.user.username, created.user.role.label());
+                    if let Some(p) = created.one_time_password {
+                        println!("One-time password (shown once; they choose their own at first sign-in): {p}");
+                    }
+                    Ok(std::process::ExitCode::SUCCESS)
+                }
+                Err(app::AppError::Invalid(errors)) => {
+                    for e in errors {
+                        eprintln!("{}: {}", e.field, e.message);
+                    }
+                    Ok(std::process::ExitCode::from(2))
+                }
+                Err(e) => Err(anyhow::anyhow!("{e}")),
+            }
+        }
+        UserCommand::List => {
+            use app::Store;
+            let mut tx = store.read().await?;
+            for u in tx.list_users().await? {
+                println!(
+                    "{:<24} {:<22} {:<8} mfa={}",
+                    u.username.as_str(),
+                    u.role.code(),
+                    if u.active { "active" } else { "inactive" },
+                    if u.mfa_enabled { "on" } else { "off" }
+                );
+            }
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+    };
+    store.close().await;
+    result
+}

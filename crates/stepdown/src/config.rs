@@ -1,0 +1,46 @@
+//! Settings: command line, then environment, then `stepdown.toml`, then defaults.
+//! The flag and variable names are an interface operators depend on; keep them stable.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+
+/// What `stepdown.toml` may hold. Every key is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub listen: Option<String>,
+    pub metrics_listen: Option<String>,
+    pub log_format: Option<String>,
+    pub secure_cookies: Option<bool>,
+    pub session_idle_minutes: Option<i64>,
+    pub session_absolute_hours: Option<i64>,
+    /// Role codes that must use two-step verification.
+    pub mfa_required_roles: Option<Vec<String>>,
+}
+
+impl FileConfig {
+    /// Reads `path` if given (it must exist), else `./stepdown.toml` if present.
+    pub fn load(path: Option<&Path>) -> Result<Self> {
+        let (path, required) = match path {
+            Some(p) => (p.to_path_buf(), true),
+            None => (PathBuf::from("stepdown.toml"), false),
+        };
+        if !path.exists() {
+            if required {
+                bail!("configuration file {} does not exist", path.display());
+            }
+            return Ok(Self::default());
+        }
+        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+    }
+}
+
+pub fn parse_addr(raw: &str, what: &str) -> Result<SocketAddr> {
+    raw.parse().with_context(|| format!("{what} must look like 127.0.0.1:8080, not {raw:?}"))
+}

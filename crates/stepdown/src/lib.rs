@@ -1,0 +1,88 @@
+//! The Stepdown binary's library half: configuration and the wiring that turns a store and
+//! the use cases into a running server. `main.rs` and the test kit both start servers here,
+//! so tests exercise exactly what production runs.
+
+pub mod config;
+pub mod server;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use app::{App, AppConfig, SystemClock, UuidV7};
+use clap::Args;
+use domain::role::Role;
+use store::{SeaStore, StoreOptions};
+
+use crate::config::FileConfig;
+
+#[derive(Args, Clone)]
+pub struct Global {
+    /// Where Stepdown keeps its SQLite database and other files.
+    #[arg(long, env = "STEPDOWN_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// Use this database instead (sqlite://PATH or postgres://USER@HOST/DB).
+    #[arg(long, env = "STEPDOWN_DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// A TOML file with the same settings (default: ./stepdown.toml when present).
+    #[arg(long, env = "STEPDOWN_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    /// Log format: text or json.
+    #[arg(long, env = "STEPDOWN_LOG_FORMAT", global = true)]
+    pub log_format: Option<String>,
+}
+
+/// Resolved storage settings.
+pub struct Storage {
+    pub data_dir: PathBuf,
+    pub database_url: String,
+}
+
+pub fn storage(global: &Global, file: &FileConfig) -> Result<Storage> {
+    let data_dir = global
+        .data_dir
+        .clone()
+        .or_else(|| file.data_dir.clone())
+        .unwrap_or_else(|| PathBuf::from("stepdown-data"));
+    std::fs::create_dir_all(&data_dir).with_context(|| format!("creating data directory {}", data_dir.display()))?;
+    let database_url = global
+        .database_url
+        .clone()
+        .or_else(|| file.database_url.clone())
+        .unwrap_or_else(|| SeaStore::sqlite_url(&data_dir));
+    Ok(Storage { data_dir, database_url })
+}
+
+pub fn app_config(file: &FileConfig) -> Result<AppConfig> {
+    let mut config = AppConfig::default();
+    if let Some(m) = file.session_idle_minutes {
+        if !(1..=24 * 60).contains(&m) {
+            bail!("session_idle_minutes must be between 1 and 1440");
+        }
+        config.session.idle_timeout = time::Duration::minutes(m);
+    }
+    if let Some(h) = file.session_absolute_hours {
+        if !(1..=72).contains(&h) {
+            bail!("session_absolute_hours must be between 1 and 72");
+        }
+        config.session.absolute_timeout = time::Duration::hours(h);
+    }
+    if let Some(roles) = &file.mfa_required_roles {
+        config.mfa_required = roles
+            .iter()
+            .map(|r| r.parse::<Role>().map_err(|_| anyhow::anyhow!("unknown role {r:?} in mfa_required_roles")))
+            .collect::<Result<_>>()?;
+    }
+    Ok(config)
+}
+
+pub async fn open_store(storage: &Storage) -> Result<SeaStore> {
+    let store = SeaStore::connect(&storage.database_url, &StoreOptions::default()).await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+pub fn build_app(store: &SeaStore, config: AppConfig) -> Result<App> {
+    App::new(Arc::new(store.clone()), Arc::new(SystemClock), Arc::new(UuidV7), config).map_err(|e| anyhow::anyhow!("{e}"))
+}
+

@@ -1,0 +1,59 @@
+//! `stepdown serve`.
+
+use anyhow::{Result, bail};
+use clap::Args;
+use stepdown::config::{FileConfig, parse_addr};
+use stepdown::server::{ServerOptions, shutdown_signal, start};
+use stepdown::{Storage, app_config, build_app, open_store};
+use web::WebConfig;
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Address for the web application and API.
+    #[arg(long, env = "STEPDOWN_LISTEN")]
+    listen: Option<String>,
+    /// Address for Prometheus metrics, or "off".
+    #[arg(long, env = "STEPDOWN_METRICS_LISTEN")]
+    metrics_listen: Option<String>,
+    /// Send cookies without the Secure flag (only for plain-HTTP evaluation off localhost).
+    #[arg(long, env = "STEPDOWN_INSECURE_COOKIES")]
+    insecure_cookies: bool,
+}
+
+pub async fn run(args: ServeArgs, storage: &Storage, file: &FileConfig) -> Result<std::process::ExitCode> {
+    let started = std::time::Instant::now();
+    let listen = args.listen.or_else(|| file.listen.clone()).unwrap_or_else(|| "127.0.0.1:8080".into());
+    let listen = parse_addr(&listen, "--listen")?;
+    let metrics = args.metrics_listen.or_else(|| file.metrics_listen.clone()).unwrap_or_else(|| "127.0.0.1:9464".into());
+    let metrics_listen = if metrics == "off" { None } else { Some(parse_addr(&metrics, "--metrics-listen")?) };
+    let secure_cookies = !args.insecure_cookies && file.secure_cookies.unwrap_or(true);
+    let config = app_config(file)?;
+
+    let store = open_store(storage).await?;
+    let app = build_app(&store, config)?;
+    match app.bootstrap_admin().await {
+        Ok(Some(created)) => {
+            // Printed to the console once, never logged: this is the only copy.
+            println!();
+            println!("First start: created the administrator account.");
+            println!("  user name: {}", created.user.username);
+            println!("  one-time password: {}", created.one_time_password.unwrap_or_default());
+            println!("Sign in and choose your own password; you will then set up two-step verification.");
+            println!();
+        }
+        Ok(None) => {}
+        Err(e) => bail!("could not create the first administrator: {e}"),
+    }
+    let options = ServerOptions { listen, metrics_listen, web: WebConfig { secure_cookies, ..WebConfig::default() } };
+    let running = start(store, app, options).await?;
+    tracing::info!(ms = started.elapsed().as_millis() as u64, "ready");
+    println!("Stepdown is running at http://{}/", running.addr);
+    if let Some(m) = running.metrics_addr {
+        println!("Metrics at http://{m}/metrics");
+    }
+    shutdown_signal().await;
+    println!("Shutting down: finishing requests in flight…");
+    running.stop().await;
+    println!("Stopped.");
+    Ok(std::process::ExitCode::SUCCESS)
+}

@@ -1,0 +1,81 @@
+//! The JSON API under `/api/v1`. Request bodies are strict (unknown fields are refused);
+//! every error is `application/problem+json`.
+
+pub mod audit;
+pub mod clients;
+pub mod openapi;
+pub mod session;
+pub mod users;
+
+use axum::Router;
+use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
+use axum::routing::{get, post, put};
+use serde::de::DeserializeOwned;
+
+use crate::AppState;
+use crate::error::{ApiError, Problem};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/session", post(session::login).get(session::current).delete(session::logout))
+        .route("/session/mfa", post(session::verify_mfa))
+        .route("/me/sessions", get(session::list_sessions))
+        .route("/me/sessions/{id}", axum::routing::delete(session::revoke_session))
+        .route("/me/sessions/revoke-all", post(session::logout_everywhere))
+        .route("/me/password", post(session::change_password))
+        .route("/me/mfa", post(session::begin_mfa))
+        .route("/me/mfa/confirm", post(session::confirm_mfa))
+        .route("/users", get(users::list).post(users::create))
+        .route("/users/{id}", get(users::get).patch(users::update))
+        .route("/users/{id}/reset-password", post(users::reset_password))
+        .route("/users/{id}/reset-mfa", post(users::reset_mfa))
+        .route("/clients", get(clients::list).post(clients::create))
+        .route("/clients/{id}", get(clients::get))
+        .route("/clients/{id}/care-team/{user_id}", put(clients::add_member).delete(clients::remove_member))
+        .route("/audit-events", get(audit::list))
+}
+
+/// A JSON body, with every way it can be wrong answered as problem+json.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        use axum::extract::rejection::JsonRejection;
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(ApiJson(v)),
+            Err(rejection) => {
+                let problem = match &rejection {
+                    JsonRejection::MissingJsonContentType(_) => Problem::new(
+                        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                        "unsupported_media_type",
+                        "Send the body as application/json",
+                    ),
+                    JsonRejection::JsonSyntaxError(_) => {
+                        Problem::new(StatusCode::BAD_REQUEST, "bad_request", "The body is not valid JSON")
+                    }
+                    JsonRejection::JsonDataError(e) => {
+                        Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", "The body does not match the schema")
+                            .detail(e.body_text())
+                    }
+                    JsonRejection::BytesRejection(_) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                        Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "The body is too large")
+                    }
+                    _ => Problem::new(StatusCode::BAD_REQUEST, "bad_request", "The body could not be read"),
+                };
+                Err(ApiError(problem))
+            }
+        }
+    }
+}
+
+/// Parses an id from the path; a malformed id is simply not found.
+pub fn path_id<T: std::str::FromStr>(raw: &str) -> Result<T, ApiError> {
+    raw.parse().map_err(|_| ApiError(Problem::new(StatusCode::NOT_FOUND, "not_found", "Not found")))
+}
+
+pub fn fmt_rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}

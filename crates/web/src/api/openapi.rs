@@ -1,0 +1,44 @@
+//! The OpenAPI document, generated from the handlers' annotations.
+
+use axum::Json;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use super::{audit, clients, session, users};
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        if let Some(components) = openapi.components.as_mut() {
+            components.add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            );
+        }
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Stepdown API", description = "The JSON API of Stepdown, a step-down continuum-of-care system. Errors are application/problem+json (RFC 9457)."),
+    paths(
+        session::login, session::current, session::logout, session::verify_mfa, session::list_sessions,
+        session::revoke_session, session::logout_everywhere, session::change_password, session::begin_mfa,
+        session::confirm_mfa,
+        users::list, users::create, users::get, users::update, users::reset_password, users::reset_mfa,
+        clients::list, clients::create, clients::get, clients::add_member, clients::remove_member,
+        audit::list,
+    ),
+    modifiers(&BearerAuth),
+)]
+struct ApiDoc;
+
+/// The document as pretty JSON (stable ordering, so it can be snapshot-tested).
+pub fn openapi_json() -> String {
+    ApiDoc::openapi().to_pretty_json().unwrap_or_else(|_| "{}".into())
+}
+
+pub async fn serve() -> Json<serde_json::Value> {
+    Json(serde_json::to_value(ApiDoc::openapi()).unwrap_or_default())
+}

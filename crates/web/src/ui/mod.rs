@@ -1,0 +1,149 @@
+//! The server-rendered web UI. Works without JavaScript; `static/app.js` only enhances.
+
+mod account;
+mod admin;
+pub(crate) mod audit;
+mod clients;
+mod dashboard;
+mod login;
+
+use app::FieldError;
+use app::auth::Authenticated;
+use askama::Template;
+use axum::Router;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use domain::access::{Permission, grant};
+
+use crate::AppState;
+use crate::error::UiError;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(dashboard::show))
+        .route("/login", get(login::form).post(login::submit))
+        .route("/login/mfa", get(login::mfa_form).post(login::mfa_submit))
+        .route("/logout", post(login::logout))
+        .route("/logout/everywhere", post(account::logout_everywhere))
+        .route("/account/mfa", get(account::enrol_form).post(account::enrol_submit))
+        .route("/account/password", get(account::password_form).post(account::password_submit))
+        .route("/account/sessions", get(account::sessions))
+        .route("/account/sessions/{id}/revoke", post(account::revoke))
+        .route("/admin/users", get(admin::list))
+        .route("/admin/users/new", get(admin::new_form).post(admin::create))
+        .route("/admin/users/{id}", get(admin::edit_form).post(admin::update))
+        .route("/admin/users/{id}/reset-password", post(admin::reset_password))
+        .route("/admin/users/{id}/reset-mfa", post(admin::reset_mfa))
+        .route("/audit", get(audit::show))
+        .route("/clients", get(clients::list))
+        .route("/clients/new", get(clients::new_form).post(clients::create))
+        .route("/clients/{id}", get(clients::show))
+        .route("/clients/{id}/team", post(clients::add_member))
+        .route("/clients/{id}/team/{user}/remove", post(clients::remove_member))
+        .route("/static/app.css", get(css))
+        .route("/static/app.js", get(js))
+}
+
+async fn css() -> Response {
+    static_file("text/css; charset=utf-8", include_str!("../../static/app.css"))
+}
+
+async fn js() -> Response {
+    static_file("text/javascript; charset=utf-8", include_str!("../../static/app.js"))
+}
+
+fn static_file(content_type: &'static str, body: &'static str) -> Response {
+    ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "public, max-age=3600")], body).into_response()
+}
+
+pub struct NavItem {
+    pub href: &'static str,
+    pub label: &'static str,
+    pub current: bool,
+}
+
+/// What every page's frame needs: who is signed in, where they can go, the CSRF token.
+pub struct Chrome {
+    pub signed_in: bool,
+    pub user_name: String,
+    pub role_label: &'static str,
+    pub nav: Vec<NavItem>,
+    pub csrf: String,
+}
+
+impl Chrome {
+    pub fn anonymous(csrf: String) -> Self {
+        Self { signed_in: false, user_name: String::new(), role_label: "", nav: Vec::new(), csrf }
+    }
+
+    /// Signed in, but still finishing sign-in: no navigation yet.
+    pub fn limited(auth: &Authenticated) -> Self {
+        Self {
+            signed_in: true,
+            user_name: auth.user.display_name.to_string(),
+            role_label: auth.user.role.label(),
+            nav: Vec::new(),
+            csrf: auth.session.csrf_token.clone(),
+        }
+    }
+
+    pub fn for_user(auth: &Authenticated, current: &str) -> Self {
+        let role = auth.user.role;
+        let mut nav = vec![NavItem { href: "/", label: "Dashboard", current: current == "/" }];
+        let mut add = |href, label, permission| {
+            if grant(role, permission).is_some() {
+                nav.push(NavItem { href, label, current: current == href });
+            }
+        };
+        add("/clients", "Clients", Permission::ReadClient);
+        add("/admin/users", "Users", Permission::ManageUsers);
+        add("/audit", "Audit log", Permission::ViewAuditLog);
+        nav.push(NavItem { href: "/account/sessions", label: "Your account", current: current == "/account" });
+        Self { nav, ..Self::limited(auth) }
+    }
+}
+
+/// Field errors as a template sees them.
+#[derive(Default)]
+pub struct Errors(pub Vec<FieldError>);
+
+impl Errors {
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.0.iter().find(|e| e.field == field).map(|e| e.message.as_str())
+    }
+    pub fn any(&self) -> bool {
+        !self.0.is_empty()
+    }
+    pub fn all(&self) -> &[FieldError] {
+        &self.0
+    }
+}
+
+/// Renders a page with a status code.
+pub fn render(status: StatusCode, page: &impl Template) -> Result<Response, UiError> {
+    let html = page.render().map_err(|_| UiError::App(app::AppError::Internal("template failed")))?;
+    Ok((status, Html(html)).into_response())
+}
+
+pub fn ok(page: &impl Template) -> Result<Response, UiError> {
+    render(StatusCode::OK, page)
+}
+
+/// Splits an error into field errors to show on the form, or a page-level error.
+pub fn form_errors(err: app::AppError) -> Result<Errors, UiError> {
+    match err {
+        app::AppError::Invalid(errors) => Ok(Errors(errors)),
+        other => Err(UiError::App(other)),
+    }
+}
+
+pub fn fmt_time(t: time::OffsetDateTime) -> String {
+    let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    t.format(f).unwrap_or_default()
+}
+
+pub fn fmt_ms(ms: i64) -> String {
+    let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
+    app::from_unix_ms(ms).format(f).unwrap_or_default()
+}

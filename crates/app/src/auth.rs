@@ -321,7 +321,8 @@ impl App {
     ) -> Result<Option<SignIn>, AppError> {
         let mut tx = self.begin().await?;
         let creds = tx.credentials_by_id(auth.user.id).await?.ok_or(AppError::Unauthenticated)?;
-        let pending = creds.totp_pending_secret.ok_or(AppError::Conflict("start setting up the authenticator first"))?;
+        let pending =
+            creds.totp_pending_secret.ok_or(AppError::Conflict("start setting up the authenticator first"))?;
         let totp = security::totp(&pending, &self.config.issuer, auth.user.username.as_str())?;
         let Some(step) = security::totp_step(&totp, code, unix_seconds(self.now())) else {
             drop(tx);
@@ -371,7 +372,9 @@ impl App {
         let mut sessions = tx.sessions_of(auth.user.id).await?;
         drop(tx);
         let now = self.now();
-        sessions.retain(|s| matches!(self.config.session.state(s.created_at, s.last_seen_at, now), SessionState::Live { .. }));
+        sessions.retain(|s| {
+            matches!(self.config.session.state(s.created_at, s.last_seen_at, now), SessionState::Live { .. })
+        });
         sessions.sort_by_key(|s| std::cmp::Reverse(s.last_seen_at));
         Ok(sessions
             .into_iter()

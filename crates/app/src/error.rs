@@ -71,4 +71,3 @@ impl Problems {
         if self.0.is_empty() { Ok(()) } else { Err(AppError::Invalid(self.0)) }
     }
 }
-

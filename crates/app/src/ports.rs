@@ -184,11 +184,19 @@ pub trait Tx: Send {
     /// Ends every session of `user` except `keep`; returns how many ended.
     async fn delete_user_sessions(&mut self, user: UserId, keep: Option<SessionId>) -> Result<u64, StoreError>;
     async fn sessions_of(&mut self, user: UserId) -> Result<Vec<SessionRecord>, StoreError>;
-    async fn delete_sessions_idle_since(&mut self, before: OffsetDateTime, created_before: OffsetDateTime) -> Result<u64, StoreError>;
+    async fn delete_sessions_idle_since(
+        &mut self,
+        before: OffsetDateTime,
+        created_before: OffsetDateTime,
+    ) -> Result<u64, StoreError>;
 
     // Sign-in throttling
     async fn record_login_failure(&mut self, key: ThrottleKey<'_>, at: OffsetDateTime) -> Result<(), StoreError>;
-    async fn login_failures_since(&mut self, key: ThrottleKey<'_>, since: OffsetDateTime) -> Result<Vec<OffsetDateTime>, StoreError>;
+    async fn login_failures_since(
+        &mut self,
+        key: ThrottleKey<'_>,
+        since: OffsetDateTime,
+    ) -> Result<Vec<OffsetDateTime>, StoreError>;
     async fn clear_login_failures(&mut self, key: ThrottleKey<'_>) -> Result<(), StoreError>;
 
     // Clients and care teams
@@ -197,7 +205,13 @@ pub trait Tx: Send {
     async fn clients(&mut self, scope: &ClientScope, limit: u64) -> Result<Vec<Client>, StoreError>;
     async fn care_team_clients(&mut self, user: UserId) -> Result<BTreeSet<ClientId>, StoreError>;
     async fn care_team(&mut self, client: ClientId) -> Result<Vec<TeamMember>, StoreError>;
-    async fn add_team_member(&mut self, client: ClientId, user: UserId, role: TeamRole, at: OffsetDateTime) -> Result<(), StoreError>;
+    async fn add_team_member(
+        &mut self,
+        client: ClientId,
+        user: UserId,
+        role: TeamRole,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
     async fn remove_team_member(&mut self, client: ClientId, user: UserId) -> Result<bool, StoreError>;
 
     // Audit

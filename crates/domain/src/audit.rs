@@ -252,10 +252,7 @@ impl Default for ChainVerifier {
 impl ChainVerifier {
     pub fn check(&mut self, row: &ChainedEvent) -> Result<(), ChainBreak> {
         if row.seq != self.expected_seq {
-            return Err(ChainBreak {
-                seq: row.seq,
-                kind: BreakKind::Missing { expected_seq: self.expected_seq },
-            });
+            return Err(ChainBreak { seq: row.seq, kind: BreakKind::Missing { expected_seq: self.expected_seq } });
         }
         if row.prev_hash != self.prev_hash {
             return Err(ChainBreak { seq: row.seq, kind: BreakKind::Relinked });
@@ -343,10 +340,7 @@ mod tests {
     fn a_deleted_row_is_found() {
         let (mut rows, head) = chain(5);
         rows.remove(1);
-        assert_eq!(
-            verify(&rows, head),
-            Err(ChainBreak { seq: 3, kind: BreakKind::Missing { expected_seq: 2 } })
-        );
+        assert_eq!(verify(&rows, head), Err(ChainBreak { seq: 3, kind: BreakKind::Missing { expected_seq: 2 } }));
     }
 
     #[test]
@@ -363,10 +357,7 @@ mod tests {
     fn a_truncated_tail_is_found() {
         let (mut rows, head) = chain(5);
         rows.pop();
-        assert_eq!(
-            verify(&rows, head),
-            Err(ChainBreak { seq: 5, kind: BreakKind::Missing { expected_seq: 5 } })
-        );
+        assert_eq!(verify(&rows, head), Err(ChainBreak { seq: 5, kind: BreakKind::Missing { expected_seq: 5 } }));
     }
 
     #[test]

@@ -34,11 +34,7 @@ impl NewPassword {
         }
         let estimate = zxcvbn::zxcvbn(raw, context);
         if u8::from(estimate.score()) < Self::MIN_SCORE {
-            let hint = estimate
-                .feedback()
-                .and_then(|f| f.warning())
-                .map(|w| w.to_string())
-                .filter(|w| !w.is_empty());
+            let hint = estimate.feedback().and_then(|f| f.warning()).map(|w| w.to_string()).filter(|w| !w.is_empty());
             return Err(PasswordError::TooWeak { hint });
         }
         Ok(Self(raw.to_owned()))

@@ -32,12 +32,7 @@ pub enum SessionState {
 }
 
 impl SessionPolicy {
-    pub fn state(
-        &self,
-        created_at: OffsetDateTime,
-        last_seen_at: OffsetDateTime,
-        now: OffsetDateTime,
-    ) -> SessionState {
+    pub fn state(&self, created_at: OffsetDateTime, last_seen_at: OffsetDateTime, now: OffsetDateTime) -> SessionState {
         if now - created_at >= self.absolute_timeout {
             SessionState::AbsoluteExpired
         } else if now - last_seen_at >= self.idle_timeout {
@@ -58,10 +53,7 @@ mod tests {
         let p = SessionPolicy::default();
         let t0 = datetime!(2026-01-01 08:00 UTC);
         assert_eq!(p.state(t0, t0, t0), SessionState::Live { needs_touch: false });
-        assert_eq!(
-            p.state(t0, t0, t0 + Duration::seconds(31)),
-            SessionState::Live { needs_touch: true }
-        );
+        assert_eq!(p.state(t0, t0, t0 + Duration::seconds(31)), SessionState::Live { needs_touch: true });
         assert_eq!(p.state(t0, t0, t0 + Duration::minutes(15)), SessionState::IdleExpired);
         let busy = t0 + Duration::hours(12) - Duration::seconds(1);
         assert_eq!(p.state(t0, busy, busy), SessionState::Live { needs_touch: false });

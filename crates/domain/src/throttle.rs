@@ -15,11 +15,7 @@ pub struct ThrottlePolicy {
 impl Default for ThrottlePolicy {
     fn default() -> Self {
         // 5 per 15 minutes is at most 20 an hour per account, well inside ASVS 2.2.1's 100.
-        Self {
-            window: Duration::minutes(15),
-            max_failures_per_account: 5,
-            max_failures_per_address: 50,
-        }
+        Self { window: Duration::minutes(15), max_failures_per_account: 5, max_failures_per_address: 50 }
     }
 }
 
@@ -33,8 +29,7 @@ pub enum ThrottleDecision {
 impl ThrottlePolicy {
     /// `failures` are the times of recent failures for one key, in any order.
     pub fn decide(&self, failures: &[OffsetDateTime], limit: usize, now: OffsetDateTime) -> ThrottleDecision {
-        let mut recent: Vec<OffsetDateTime> =
-            failures.iter().copied().filter(|t| now - *t < self.window).collect();
+        let mut recent: Vec<OffsetDateTime> = failures.iter().copied().filter(|t| now - *t < self.window).collect();
         if recent.len() < limit {
             return ThrottleDecision::Allow;
         }

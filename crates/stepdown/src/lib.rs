@@ -39,11 +39,8 @@ pub struct Storage {
 }
 
 pub fn storage(global: &Global, file: &FileConfig) -> Result<Storage> {
-    let data_dir = global
-        .data_dir
-        .clone()
-        .or_else(|| file.data_dir.clone())
-        .unwrap_or_else(|| PathBuf::from("stepdown-data"));
+    let data_dir =
+        global.data_dir.clone().or_else(|| file.data_dir.clone()).unwrap_or_else(|| PathBuf::from("stepdown-data"));
     std::fs::create_dir_all(&data_dir).with_context(|| format!("creating data directory {}", data_dir.display()))?;
     let database_url = global
         .database_url
@@ -83,6 +80,6 @@ pub async fn open_store(storage: &Storage) -> Result<SeaStore> {
 }
 
 pub fn build_app(store: &SeaStore, config: AppConfig) -> Result<App> {
-    App::new(Arc::new(store.clone()), Arc::new(SystemClock), Arc::new(UuidV7), config).map_err(|e| anyhow::anyhow!("{e}"))
+    App::new(Arc::new(store.clone()), Arc::new(SystemClock), Arc::new(UuidV7), config)
+        .map_err(|e| anyhow::anyhow!("{e}"))
 }
-

@@ -190,7 +190,12 @@ async fn user_command(cmd: UserCommand, storage: &Storage, file: &FileConfig) ->
             let form = NewUserForm { username, display_name: name, role, password };
             match app.create_user_from_console(&form).await {
                 Ok(created) => {
-                    println!("Created {} ({}) as {}.", created.user.display_name, created.user.username, created.user.role.label());
+                    println!(
+                        "Created {} ({}) as {}.",
+                        created.user.display_name,
+                        created.user.username,
+                        created.user.role.label()
+                    );
                     if let Some(p) = created.one_time_password {
                         println!("One-time password (shown once; they choose their own at first sign-in): {p}");
                     }

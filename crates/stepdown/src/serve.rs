@@ -24,7 +24,8 @@ pub async fn run(args: ServeArgs, storage: &Storage, file: &FileConfig) -> Resul
     let started = std::time::Instant::now();
     let listen = args.listen.or_else(|| file.listen.clone()).unwrap_or_else(|| "127.0.0.1:8080".into());
     let listen = parse_addr(&listen, "--listen")?;
-    let metrics = args.metrics_listen.or_else(|| file.metrics_listen.clone()).unwrap_or_else(|| "127.0.0.1:9464".into());
+    let metrics =
+        args.metrics_listen.or_else(|| file.metrics_listen.clone()).unwrap_or_else(|| "127.0.0.1:9464".into());
     let metrics_listen = if metrics == "off" { None } else { Some(parse_addr(&metrics, "--metrics-listen")?) };
     let secure_cookies = !args.insecure_cookies && file.secure_cookies.unwrap_or(true);
     let config = app_config(file)?;

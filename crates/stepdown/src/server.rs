@@ -61,7 +61,8 @@ pub async fn start(store: SeaStore, app: App, options: ServerOptions) -> Result<
     let (stop, stopped) = watch::channel(false);
     let mut tasks = Vec::new();
 
-    let listener = TcpListener::bind(options.listen).await.with_context(|| format!("listening on {}", options.listen))?;
+    let listener =
+        TcpListener::bind(options.listen).await.with_context(|| format!("listening on {}", options.listen))?;
     let addr = listener.local_addr()?;
     let router = web::router(app_state(app.clone(), &store, options.web));
     let mut shutdown = stopped.clone();

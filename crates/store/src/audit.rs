@@ -136,7 +136,8 @@ pub(crate) async fn verify_chain(db: &DatabaseConnection) -> Result<ChainReport,
             break;
         }
     }
-    let head = audit_head::Entity::find_by_id(1).one(db).await.store()?.ok_or(StoreError::Corrupt("audit head missing"))?;
+    let head =
+        audit_head::Entity::find_by_id(1).one(db).await.store()?.ok_or(StoreError::Corrupt("audit head missing"))?;
     let head_hash: [u8; 32] = head.hash.as_slice().try_into().map_err(|_| StoreError::Corrupt("audit head hash"))?;
     match verifier.finish(head.seq, &head_hash) {
         Ok(events) => Ok(ChainReport::Intact { events }),

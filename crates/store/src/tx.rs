@@ -14,8 +14,7 @@ use domain::user::{User, Username};
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ColumnTrait, Condition, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use time::{Date, OffsetDateTime};
 use tokio::sync::OwnedMutexGuard;
@@ -208,11 +207,7 @@ impl Tx for SeaTx {
         let result = user::Entity::update_many()
             .col_expr(user::Column::TotpLastStep, Expr::value(step))
             .filter(user::Column::Id.eq(id.as_uuid()))
-            .filter(
-                Condition::any()
-                    .add(user::Column::TotpLastStep.is_null())
-                    .add(user::Column::TotpLastStep.lt(step)),
-            )
+            .filter(Condition::any().add(user::Column::TotpLastStep.is_null()).add(user::Column::TotpLastStep.lt(step)))
             .exec(&self.txn)
             .await
             .store()?;

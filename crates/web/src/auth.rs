@@ -47,13 +47,16 @@ fn build_cookie(name: &'static str, value: String, secure: bool, max_age: Option
 /// cookie when it closes.
 pub fn set_session_cookie(res: &mut Response, state: &AppState, sign_in: &SignIn) {
     let secure = state.config.secure_cookies;
-    res.headers_mut().append(header::SET_COOKIE, build_cookie(session_cookie_name(secure), sign_in.token.clone(), secure, None));
+    res.headers_mut()
+        .append(header::SET_COOKIE, build_cookie(session_cookie_name(secure), sign_in.token.clone(), secure, None));
 }
 
 pub fn clear_session_cookie(res: &mut Response, state: &AppState) {
     let secure = state.config.secure_cookies;
-    res.headers_mut()
-        .append(header::SET_COOKIE, build_cookie(session_cookie_name(secure), String::new(), secure, Some(time::Duration::ZERO)));
+    res.headers_mut().append(
+        header::SET_COOKIE,
+        build_cookie(session_cookie_name(secure), String::new(), secure, Some(time::Duration::ZERO)),
+    );
 }
 
 pub fn set_login_csrf_cookie(res: &mut Response, state: &AppState, token: &str) {
@@ -99,7 +102,8 @@ pub struct Signed(pub Authenticated);
 pub struct AnyStage(pub Authenticated);
 
 async fn ui_session(parts: &Parts, state: &AppState) -> Result<Authenticated, UiError> {
-    let token = cookie_value(&parts.headers, session_cookie_name(state.config.secure_cookies)).ok_or(UiError::SignIn)?;
+    let token =
+        cookie_value(&parts.headers, session_cookie_name(state.config.secure_cookies)).ok_or(UiError::SignIn)?;
     authenticate(parts, state, &token).await.map_err(|e| match e {
         app::AppError::Unauthenticated => UiError::SignIn,
         other => UiError::App(other),
@@ -176,7 +180,9 @@ impl FromRequestParts<AppState> for ApiAuth {
         let refuse = |code, title| Err(ApiError(Problem::new(StatusCode::FORBIDDEN, code, title)));
         match auth.session.stage {
             SessionStage::MfaPending => return refuse("mfa_required", "Enter your authentication code first"),
-            SessionStage::MfaEnrolRequired => return refuse("mfa_enrolment_required", "Set up two-step verification first"),
+            SessionStage::MfaEnrolRequired => {
+                return refuse("mfa_enrolment_required", "Set up two-step verification first");
+            }
             SessionStage::Full => {}
         }
         if auth.user.must_change_password {

@@ -29,7 +29,15 @@ pub struct Problem {
 
 impl Problem {
     pub fn new(status: StatusCode, code: &'static str, title: &'static str) -> Self {
-        Self { kind: "about:blank", title, status: status.as_u16(), code, detail: None, errors: Vec::new(), retry_after_seconds: None }
+        Self {
+            kind: "about:blank",
+            title,
+            status: status.as_u16(),
+            code,
+            detail: None,
+            errors: Vec::new(),
+            retry_after_seconds: None,
+        }
     }
     pub fn detail(mut self, detail: impl Into<String>) -> Self {
         self.detail = Some(detail.into());
@@ -87,14 +95,14 @@ pub fn problem_for(err: AppError) -> Problem {
             ..Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", "Some fields are not valid")
         },
         AppError::Unauthenticated => Problem::new(StatusCode::UNAUTHORIZED, "unauthenticated", "Sign in first"),
-        AppError::BadCredentials => Problem::new(
-            StatusCode::UNAUTHORIZED,
-            "bad_credentials",
-            "The user name or password is not right",
-        ),
+        AppError::BadCredentials => {
+            Problem::new(StatusCode::UNAUTHORIZED, "bad_credentials", "The user name or password is not right")
+        }
         AppError::Denied(_) => Problem::new(StatusCode::FORBIDDEN, "forbidden", "You do not have access to this"),
         AppError::NotFound => Problem::new(StatusCode::NOT_FOUND, "not_found", "Not found"),
-        AppError::Conflict(why) => Problem::new(StatusCode::CONFLICT, "conflict", "The request conflicts with what is stored").detail(why),
+        AppError::Conflict(why) => {
+            Problem::new(StatusCode::CONFLICT, "conflict", "The request conflicts with what is stored").detail(why)
+        }
         AppError::Throttled { until } => {
             let secs = (until - time::OffsetDateTime::now_utc()).whole_seconds().max(1);
             Problem {
@@ -103,9 +111,10 @@ pub fn problem_for(err: AppError) -> Problem {
                     .detail(format!("Too many failed attempts. Try again in {} minutes.", (secs + 59) / 60))
             }
         }
-        AppError::Store(app::StoreError::Busy) => {
-            Problem { retry_after_seconds: Some(1), ..Problem::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "The server is busy; try again") }
-        }
+        AppError::Store(app::StoreError::Busy) => Problem {
+            retry_after_seconds: Some(1),
+            ..Problem::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "The server is busy; try again")
+        },
         AppError::Store(e) => {
             tracing::error!(error = %e, "store error");
             internal()
@@ -132,7 +141,8 @@ struct ErrorPage {
 
 /// A friendly error page for people using the web UI.
 pub fn page(status: StatusCode, title: &str, message: &str) -> Response {
-    let tpl = ErrorPage { title: title.to_owned(), message: message.to_owned(), status: status.as_u16(), signed_in: false };
+    let tpl =
+        ErrorPage { title: title.to_owned(), message: message.to_owned(), status: status.as_u16(), signed_in: false };
     match tpl.render() {
         Ok(html) => (status, Html(html)).into_response(),
         Err(_) => (status, title.to_owned()).into_response(),

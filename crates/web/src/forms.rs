@@ -27,7 +27,8 @@ impl<T: DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
         let secure = state.config.secure_cookies;
         let headers = req.headers().clone();
         let body = Bytes::from_request(req, state).await.map_err(|_| UiError::BadRequest("The form was too large."))?;
-        let sent: CsrfField = serde_urlencoded::from_bytes(&body).map_err(|_| UiError::BadRequest("The form could not be read."))?;
+        let sent: CsrfField =
+            serde_urlencoded::from_bytes(&body).map_err(|_| UiError::BadRequest("The form could not be read."))?;
         let expected = match cookie_value(&headers, session_cookie_name(secure)) {
             Some(token) => {
                 let auth = state.app.authenticate(&token, None).await.ok();
@@ -42,7 +43,8 @@ impl<T: DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
             Some(e) if !sent.csrf.is_empty() && app::security::constant_time_eq(&sent.csrf, &e) => {}
             _ => return Err(UiError::Csrf),
         }
-        let form = serde_urlencoded::from_bytes(&body).map_err(|_| UiError::BadRequest("The form could not be read."))?;
+        let form =
+            serde_urlencoded::from_bytes(&body).map_err(|_| UiError::BadRequest("The form could not be read."))?;
         Ok(CsrfForm(form))
     }
 }

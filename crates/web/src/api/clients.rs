@@ -72,7 +72,8 @@ pub async fn create(
     ApiAuth(auth): ApiAuth,
     ApiJson(req): ApiJson<NewClientRequest>,
 ) -> Result<Response, ApiError> {
-    let form = NewClientForm { given_name: req.given_name, family_name: req.family_name, date_of_birth: req.date_of_birth };
+    let form =
+        NewClientForm { given_name: req.given_name, family_name: req.family_name, date_of_birth: req.date_of_birth };
     let client = state.app.create_client(&auth.ctx, &form).await?;
     Ok((StatusCode::CREATED, Json(ClientDto::from(&client))).into_response())
 }
@@ -80,14 +81,22 @@ pub async fn create(
 /// One client, with their care team.
 #[utoipa::path(get, path = "/api/v1/clients/{id}", tag = "clients", security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 200, body = ClientDetail), (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn get(State(state): State<AppState>, ApiAuth(auth): ApiAuth, Path(id): Path<String>) -> Result<Json<ClientDetail>, ApiError> {
+pub async fn get(
+    State(state): State<AppState>,
+    ApiAuth(auth): ApiAuth,
+    Path(id): Path<String>,
+) -> Result<Json<ClientDetail>, ApiError> {
     let view = state.app.client(&auth.ctx, path_id(&id)?).await?;
     Ok(Json(ClientDetail {
         client: (&view.client).into(),
         care_team: view
             .care_team
             .into_iter()
-            .map(|m| TeamMemberDto { user_id: m.user_id.to_string(), display_name: m.display_name, team_role: m.team_role.code().to_owned() })
+            .map(|m| TeamMemberDto {
+                user_id: m.user_id.to_string(),
+                display_name: m.display_name,
+                team_role: m.team_role.code().to_owned(),
+            })
             .collect(),
     }))
 }

@@ -56,10 +56,12 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                     JsonRejection::JsonSyntaxError(_) => {
                         Problem::new(StatusCode::BAD_REQUEST, "bad_request", "The body is not valid JSON")
                     }
-                    JsonRejection::JsonDataError(e) => {
-                        Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", "The body does not match the schema")
-                            .detail(e.body_text())
-                    }
+                    JsonRejection::JsonDataError(e) => Problem::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "validation",
+                        "The body does not match the schema",
+                    )
+                    .detail(e.body_text()),
                     JsonRejection::BytesRejection(_) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
                         Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "The body is too large")
                     }

@@ -33,7 +33,12 @@ pub struct SessionResponse {
 }
 
 fn session_response(s: SignIn) -> SessionResponse {
-    SessionResponse { token: s.token, csrf_token: s.csrf_token, stage: s.stage.code().to_owned(), user_id: s.user_id.to_string() }
+    SessionResponse {
+        token: s.token,
+        csrf_token: s.csrf_token,
+        stage: s.stage.code().to_owned(),
+        user_id: s.user_id.to_string(),
+    }
 }
 
 /// Sign in with a user name and password.
@@ -112,7 +117,10 @@ pub struct SessionDto {
 /// The caller's own live sessions.
 #[utoipa::path(get, path = "/api/v1/me/sessions", tag = "session", security(("bearer" = [])),
     responses((status = 200, body = Vec<SessionDto>)))]
-pub async fn list_sessions(State(state): State<AppState>, ApiAuth(auth): ApiAuth) -> Result<Json<Vec<SessionDto>>, ApiError> {
+pub async fn list_sessions(
+    State(state): State<AppState>,
+    ApiAuth(auth): ApiAuth,
+) -> Result<Json<Vec<SessionDto>>, ApiError> {
     let list = state.app.my_sessions(&auth).await?;
     Ok(Json(
         list.into_iter()
@@ -148,7 +156,10 @@ pub struct Ended {
 /// Sign out everywhere, this session included.
 #[utoipa::path(post, path = "/api/v1/me/sessions/revoke-all", tag = "session", security(("bearer" = [])),
     responses((status = 200, body = Ended)))]
-pub async fn logout_everywhere(State(state): State<AppState>, ApiAnyStage(auth): ApiAnyStage) -> Result<Json<Ended>, ApiError> {
+pub async fn logout_everywhere(
+    State(state): State<AppState>,
+    ApiAnyStage(auth): ApiAnyStage,
+) -> Result<Json<Ended>, ApiError> {
     let n = state.app.logout_everywhere(&auth).await?;
     Ok(Json(Ended { sessions_ended: n }))
 }
@@ -186,7 +197,10 @@ pub struct MfaEnrolmentDto {
 /// Start setting up an authenticator (TOTP).
 #[utoipa::path(post, path = "/api/v1/me/mfa", tag = "session", security(("bearer" = [])),
     responses((status = 200, body = MfaEnrolmentDto)))]
-pub async fn begin_mfa(State(state): State<AppState>, ApiAnyStage(auth): ApiAnyStage) -> Result<Json<MfaEnrolmentDto>, ApiError> {
+pub async fn begin_mfa(
+    State(state): State<AppState>,
+    ApiAnyStage(auth): ApiAnyStage,
+) -> Result<Json<MfaEnrolmentDto>, ApiError> {
     let e = state.app.begin_mfa_enrolment(&auth).await?;
     Ok(Json(MfaEnrolmentDto { secret: e.secret_base32, otpauth_uri: e.otpauth_uri }))
 }
@@ -207,7 +221,11 @@ pub async fn confirm_mfa(
     ApiJson(req): ApiJson<CodeRequest>,
 ) -> Result<Json<MfaConfirmed>, ApiError> {
     if auth.session.stage == app::ports::SessionStage::MfaPending {
-        return Err(ApiError(Problem::new(StatusCode::FORBIDDEN, "mfa_required", "Enter your authentication code first")));
+        return Err(ApiError(Problem::new(
+            StatusCode::FORBIDDEN,
+            "mfa_required",
+            "Enter your authentication code first",
+        )));
     }
     let s = state.app.confirm_mfa_enrolment(&auth, &req.code, &meta).await?;
     Ok(Json(MfaConfirmed { session: s.map(session_response) }))

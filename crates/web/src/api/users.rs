@@ -72,7 +72,8 @@ pub async fn create(
     ApiAuth(auth): ApiAuth,
     ApiJson(req): ApiJson<NewUserRequest>,
 ) -> Result<Response, ApiError> {
-    let form = NewUserForm { username: req.username, display_name: req.display_name, role: req.role, password: req.password };
+    let form =
+        NewUserForm { username: req.username, display_name: req.display_name, role: req.role, password: req.password };
     let created = state.app.create_user(&auth.ctx, &form).await?;
     let body = CreatedUser { user: (&created.user).into(), one_time_password: created.one_time_password };
     Ok((StatusCode::CREATED, Json(body)).into_response())
@@ -81,7 +82,11 @@ pub async fn create(
 /// One staff account.
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 200, body = UserDto), (status = 404, body = Problem)))]
-pub async fn get(State(state): State<AppState>, ApiAuth(auth): ApiAuth, Path(id): Path<String>) -> Result<Json<UserDto>, ApiError> {
+pub async fn get(
+    State(state): State<AppState>,
+    ApiAuth(auth): ApiAuth,
+    Path(id): Path<String>,
+) -> Result<Json<UserDto>, ApiError> {
     let user = state.app.get_user(&auth.ctx, path_id(&id)?).await?;
     Ok(Json((&user).into()))
 }
@@ -134,7 +139,11 @@ pub async fn reset_password(
 /// Remove an account's authenticator and sign it out everywhere.
 #[utoipa::path(post, path = "/api/v1/users/{id}/reset-mfa", tag = "users", security(("bearer" = [])),
     params(("id" = String, Path)), responses((status = 204), (status = 404, body = Problem)))]
-pub async fn reset_mfa(State(state): State<AppState>, ApiAuth(auth): ApiAuth, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn reset_mfa(
+    State(state): State<AppState>,
+    ApiAuth(auth): ApiAuth,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     state.app.reset_mfa(&auth.ctx, path_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -99,7 +99,11 @@ pub async fn password_form(AnyStage(auth): AnyStage) -> Result<Response, UiError
     if auth.session.stage != app::ports::SessionStage::Full {
         return Err(UiError::Redirect("/".into()));
     }
-    ok(&PasswordPage { chrome: chrome_for(&auth), must_change: auth.user.must_change_password, errors: Errors::default() })
+    ok(&PasswordPage {
+        chrome: chrome_for(&auth),
+        must_change: auth.user.must_change_password,
+        errors: Errors::default(),
+    })
 }
 
 #[derive(Deserialize)]

@@ -24,7 +24,10 @@ pub struct RoleOption {
 }
 
 fn role_options(selected: &str) -> Vec<RoleOption> {
-    Role::STAFF.iter().map(|r| RoleOption { code: r.code(), label: r.label(), selected: r.code() == selected }).collect()
+    Role::STAFF
+        .iter()
+        .map(|r| RoleOption { code: r.code(), label: r.label(), selected: r.code() == selected })
+        .collect()
 }
 
 #[derive(Template)]
@@ -85,7 +88,12 @@ pub async fn create(
     Signed(auth): Signed,
     CsrfForm(f): CsrfForm<CreateForm>,
 ) -> Result<Response, UiError> {
-    let form = NewUserForm { username: f.username.clone(), display_name: f.display_name.clone(), role: f.role.clone(), password: None };
+    let form = NewUserForm {
+        username: f.username.clone(),
+        display_name: f.display_name.clone(),
+        role: f.role.clone(),
+        password: None,
+    };
     match state.app.create_user(&auth.ctx, &form).await {
         Ok(created) => ok(&CreatedPage {
             chrome: Chrome::for_user(&auth, "/admin/users"),
@@ -170,7 +178,8 @@ pub async fn update(
     CsrfForm(f): CsrfForm<UpdateForm>,
 ) -> Result<Response, UiError> {
     let id = parse_id(&id)?;
-    let changes = UserChanges { display_name: f.display_name.clone(), role: f.role.clone(), active: f.active.is_some() };
+    let changes =
+        UserChanges { display_name: f.display_name.clone(), role: f.role.clone(), active: f.active.is_some() };
     match state.app.update_user(&auth.ctx, id, &changes).await {
         Ok(_) => Ok(Redirect::to(&format!("/admin/users/{id}?done=saved")).into_response()),
         Err(e) => {

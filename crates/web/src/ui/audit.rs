@@ -68,7 +68,6 @@ struct AuditPage {
 
 const PAGE: u64 = 100;
 
-
 fn parse_day(raw: &str) -> Option<Result<i64, ()>> {
     let raw = raw.trim();
     if raw.is_empty() {
@@ -125,7 +124,8 @@ pub async fn show(
     let users = state.app.list_users(&auth.ctx).await.unwrap_or_default();
     let names: HashMap<String, String> =
         users.iter().map(|u| (u.id.to_string(), format!("{} ({})", u.display_name, u.username))).collect();
-    let actions = AuditAction::ALL.iter().map(|a| ActionOption { code: a.code(), selected: a.code() == q.action }).collect();
+    let actions =
+        AuditAction::ALL.iter().map(|a| ActionOption { code: a.code(), selected: a.code() == q.action }).collect();
     let user_options = users
         .iter()
         .map(|u| UserOption {
@@ -142,7 +142,10 @@ pub async fn show(
         },
         Err(errors) => {
             // Still a request to see the log: ask the use case with no rows so it is checked and audited.
-            state.app.audit_events(&auth.ctx, &AuditFilter { limit: 1, before_seq: Some(0), ..Default::default() }).await?;
+            state
+                .app
+                .audit_events(&auth.ctx, &AuditFilter { limit: 1, before_seq: Some(0), ..Default::default() })
+                .await?;
             (Vec::new(), errors)
         }
     };
@@ -151,7 +154,10 @@ pub async fn show(
         .into_iter()
         .map(|c| {
             let e = c.event;
-            let who = e.actor.map(|a| names.get(&a.to_string()).cloned().unwrap_or_else(|| a.to_string())).unwrap_or_else(|| "—".into());
+            let who = e
+                .actor
+                .map(|a| names.get(&a.to_string()).cloned().unwrap_or_else(|| a.to_string()))
+                .unwrap_or_else(|| "—".into());
             Row {
                 seq: c.seq,
                 when: fmt_ms(e.occurred_at_ms),

@@ -115,7 +115,12 @@ fn parse_client(raw: &str) -> Result<ClientId, UiError> {
     raw.parse().map_err(|_| UiError::App(app::AppError::NotFound))
 }
 
-async fn client_page(state: &AppState, auth: &app::auth::Authenticated, id: ClientId, errors: Errors) -> Result<ClientPage, UiError> {
+async fn client_page(
+    state: &AppState,
+    auth: &app::auth::Authenticated,
+    id: ClientId,
+    errors: Errors,
+) -> Result<ClientPage, UiError> {
     let view = state.app.client(&auth.ctx, id).await?;
     let can_manage_team = auth.ctx.actor.scope_for(Permission::ManageCareTeam, id).is_ok();
     let staff = if can_manage_team { state.app.staff_directory(&auth.ctx).await? } else { Vec::new() };
@@ -130,7 +135,11 @@ async fn client_page(state: &AppState, auth: &app::auth::Authenticated, id: Clie
     })
 }
 
-pub async fn show(State(state): State<AppState>, Signed(auth): Signed, Path(id): Path<String>) -> Result<Response, UiError> {
+pub async fn show(
+    State(state): State<AppState>,
+    Signed(auth): Signed,
+    Path(id): Path<String>,
+) -> Result<Response, UiError> {
     let id = parse_client(&id)?;
     ok(&client_page(&state, &auth, id, Errors::default()).await?)
 }

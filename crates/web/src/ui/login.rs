@@ -100,7 +100,8 @@ pub async fn submit(
     } else {
         StatusCode::UNAUTHORIZED
     };
-    let page = LoginPage { chrome: Chrome::anonymous(f.csrf), username: f.username, errors: Errors(errors), notice: None };
+    let page =
+        LoginPage { chrome: Chrome::anonymous(f.csrf), username: f.username, errors: Errors(errors), notice: None };
     render(status, &page)
 }
 

@@ -1,0 +1,28 @@
+//! The HTTP-level test suite: real servers from `spawn_app()`, on SQLite by default and on
+//! PostgreSQL when `STEPDOWN_TEST_DATABASE_URL` is set. One binary, to link once.
+
+mod access;
+mod admin;
+mod api;
+mod audit;
+mod auth;
+mod mfa;
+mod ops;
+mod sessions;
+
+use testkit::TestApp;
+
+/// Audit events with `action`, as the store holds them.
+pub async fn events(app: &TestApp, action: &str) -> Vec<domain::audit::ChainedEvent> {
+    use app::Store;
+    let mut tx = app.store.read().await.unwrap();
+    let filter = app::ports::AuditFilter { action: Some(action.into()), limit: 1000, ..Default::default() };
+    tx.audit_events(&filter).await.unwrap()
+}
+
+pub async fn chain_intact(app: &TestApp) -> u64 {
+    match app.app.verify_audit_chain().await.unwrap() {
+        app::ports::ChainReport::Intact { events } => events,
+        other => panic!("audit chain broken: {other:?}"),
+    }
+}

@@ -1,0 +1,307 @@
+//! The `stepdown` binary as an operator uses it: zero-config start, first administrator,
+//! configuration file, JSON logs without PHI, graceful shutdown, user management, audit
+//! verification, backup and restore.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use testkit::TestDb;
+
+const BIN: &str = env!("CARGO_BIN_EXE_stepdown");
+
+fn temp_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("stepdown-cli-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A `stepdown serve` child process and what it printed.
+struct Server {
+    child: Child,
+    base: String,
+    stdout: Vec<String>,
+    lines: mpsc::Receiver<String>,
+    stderr: std::thread::JoinHandle<Vec<String>>,
+}
+
+fn serve(cwd: &Path, args: &[&str]) -> Server {
+    let mut child = Command::new(BIN)
+        .current_dir(cwd)
+        .args(args)
+        .args(["serve", "--listen", "127.0.0.1:0", "--metrics-listen", "off"])
+        .env_remove("STEPDOWN_DATA_DIR")
+        .env_remove("STEPDOWN_DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, lines) = mpsc::channel();
+    let out = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let err = child.stderr.take().unwrap();
+    let stderr = std::thread::spawn(move || BufReader::new(err).lines().map_while(Result::ok).collect());
+    let mut stdout = Vec::new();
+    let base = loop {
+        let line = lines.recv_timeout(Duration::from_secs(60)).expect("server printed its URL");
+        stdout.push(line.clone());
+        if let Some(rest) = line.strip_prefix("Stepdown is running at ") {
+            break rest.trim_end_matches('/').to_owned();
+        }
+    };
+    Server { child, base, stdout, lines, stderr }
+}
+
+impl Server {
+    /// SIGTERM, then wait: returns (exit success, remaining stdout, stderr).
+    fn terminate(mut self) -> (bool, Vec<String>, Vec<String>) {
+        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        assert!(status.success());
+        let exit = self.child.wait().unwrap();
+        let mut rest = self.stdout;
+        while let Ok(l) = self.lines.recv_timeout(Duration::from_millis(200)) {
+            rest.push(l);
+        }
+        (exit.success(), rest, self.stderr.join().unwrap())
+    }
+}
+
+fn run(cwd: &Path, args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
+    let mut child = Command::new(BIN)
+        .current_dir(cwd)
+        .args(args)
+        .env_remove("STEPDOWN_DATA_DIR")
+        .env_remove("STEPDOWN_DATABASE_URL")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(input) = stdin {
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    }
+    drop(child.stdin.take());
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+/// Storage flags for the test database: a data dir for SQLite, a URL for PostgreSQL.
+fn storage_args(db: &TestDb, url: &str) -> Vec<String> {
+    match db.data_dir() {
+        Some(dir) => vec!["--data-dir".into(), dir.display().to_string()],
+        None => vec!["--database-url".into(), url.to_owned()],
+    }
+}
+
+const PASSWORD: &str = "quiet lantern orbits the harbor";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn zero_config_start_creates_the_data_dir_and_the_first_admin_once() {
+    let cwd = temp_dir();
+    let server = serve(&cwd, &[]);
+    assert!(cwd.join("stepdown-data/stepdown.db").is_file(), "SQLite file in ./stepdown-data");
+    let text = server.stdout.join("\n");
+    assert!(text.contains("user name: admin"), "{text}");
+    let password = server
+        .stdout
+        .iter()
+        .find_map(|l| l.trim().strip_prefix("one-time password: "))
+        .expect("one-time password printed")
+        .to_owned();
+    let http = reqwest::Client::new();
+    assert_eq!(http.get(format!("{}/readyz", server.base)).send().await.unwrap().status(), 200);
+    let res = http
+        .post(format!("{}/api/v1/session", server.base))
+        .json(&json!({"username": "admin", "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let token = res.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
+    let (ok, out, err) = server.terminate();
+    assert!(ok, "clean exit on SIGTERM");
+    assert!(out.iter().any(|l| l == "Stopped."), "{out:?}");
+    assert!(!err.join("\n").contains(&password), "the password is never logged");
+
+    // A restart finds the same data: no second administrator, the session still valid.
+    let server = serve(&cwd, &[]);
+    assert!(!server.stdout.join("\n").contains("one-time password"));
+    let res = http.get(format!("{}/api/v1/session", server.base)).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(res.status(), 200, "sessions live in the database");
+    server.terminate();
+    let _ = std::fs::remove_dir_all(&cwd);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn settings_come_from_flags_then_environment_then_the_config_file() {
+    let cwd = temp_dir();
+    std::fs::write(cwd.join("stepdown.toml"), "data_dir = \"from-file\"\nsession_idle_minutes = 20\n").unwrap();
+    let server = serve(&cwd, &[]);
+    assert!(cwd.join("from-file/stepdown.db").is_file());
+    server.terminate();
+    let (code, _, _) = run(&cwd, &["--data-dir", "from-flag", "migrate"], None);
+    assert_eq!(code, 0);
+    assert!(cwd.join("from-flag/stepdown.db").is_file());
+    std::fs::write(cwd.join("stepdown.toml"), "data_dir = \"x\"\nno_such_setting = 1\n").unwrap();
+    let (code, _, err) = run(&cwd, &["migrate"], None);
+    assert_ne!(code, 0);
+    assert!(err.contains("no_such_setting"), "{err}");
+    let (code, _, err) = run(&cwd, &["--config", "missing.toml", "migrate"], None);
+    assert_ne!(code, 0);
+    assert!(err.contains("does not exist"));
+    let _ = std::fs::remove_dir_all(&cwd);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn json_logs_carry_routes_but_no_client_data() {
+    let (db, url) = TestDb::create().await;
+    let cwd = temp_dir();
+    let storage = storage_args(&db, &url);
+    let mut args: Vec<&str> = storage.iter().map(String::as_str).collect();
+    let (code, out, err) = run(
+        &cwd,
+        &[
+            &args[..],
+            &["user", "add", "--username", "sup", "--name", "Sue Pervisor", "--role", "supervisor", "--password-stdin"],
+        ]
+        .concat(),
+        Some(PASSWORD),
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    args.extend(["--log-format", "json"]);
+    let server = serve(&cwd, &args);
+    let http = reqwest::Client::new();
+    let token: Value = http
+        .post(format!("{}/api/v1/session", server.base))
+        .json(&json!({"username": "sup", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = token["token"].as_str().unwrap();
+    let c: Value = http
+        .post(format!("{}/api/v1/clients", server.base))
+        .bearer_auth(token)
+        .json(&json!({"given_name": "Zelda", "family_name": "Quixotic", "date_of_birth": "1984-03-03"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = c["id"].as_str().unwrap();
+    http.get(format!("{}/api/v1/clients/{id}", server.base)).bearer_auth(token).send().await.unwrap();
+    http.get(format!("{}/audit?client={id}", server.base)).send().await.unwrap();
+    let (ok, _, err) = server.terminate();
+    assert!(ok);
+    let logs = err.join("\n");
+    assert!(logs.contains("\"route\":\"/api/v1/clients/{id}\""), "{logs}");
+    for secret in ["Zelda", "Quixotic", "1984-03-03", id, PASSWORD, token] {
+        assert!(!logs.contains(secret), "{secret} leaked into the logs");
+    }
+    for line in &err {
+        serde_json::from_str::<Value>(line).unwrap_or_else(|_| panic!("not JSON: {line}"));
+    }
+    let _ = std::fs::remove_dir_all(&cwd);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn user_add_checks_its_input() {
+    let (db, url) = TestDb::create().await;
+    let cwd = temp_dir();
+    let storage = storage_args(&db, &url);
+    let s: Vec<&str> = storage.iter().map(String::as_str).collect();
+    let (code, _, err) = run(
+        &cwd,
+        &[&s[..], &["user", "add", "--username", "weak", "--name", "W", "--role", "counselor", "--password-stdin"]]
+            .concat(),
+        Some("password1234"),
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("password"), "{err}");
+    let (code, _, err) =
+        run(&cwd, &[&s[..], &["user", "add", "--username", "x1", "--name", "X", "--role", "king"]].concat(), None);
+    assert_eq!(code, 2);
+    assert!(err.contains("role"), "{err}");
+    let (code, out, _) = run(
+        &cwd,
+        &[&s[..], &["user", "add", "--username", "gen", "--name", "Gen Erated", "--role", "biller"]].concat(),
+        None,
+    );
+    assert_eq!(code, 0);
+    assert!(out.contains("One-time password"));
+    let (code, out, _) = run(&cwd, &[&s[..], &["user", "list"]].concat(), None);
+    assert_eq!(code, 0);
+    assert!(out.contains("gen") && out.contains("biller") && !out.contains("weak"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn audit_verify_backup_and_restore_from_the_command_line() {
+    use sea_orm::ConnectionTrait;
+    let (db, url) = TestDb::create().await;
+    let cwd = temp_dir();
+    let storage = storage_args(&db, &url);
+    let s: Vec<&str> = storage.iter().map(String::as_str).collect();
+    for (name, role) in [("sup", "supervisor"), ("coun", "counselor")] {
+        let (code, _, _) = run(
+            &cwd,
+            &[&s[..], &["user", "add", "--username", name, "--name", "Some One", "--role", role, "--password-stdin"]]
+                .concat(),
+            Some(PASSWORD),
+        );
+        assert_eq!(code, 0);
+    }
+    let (code, out, _) = run(&cwd, &[&s[..], &["audit", "verify"]].concat(), None);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("intact: 2 events"), "{out}");
+
+    let backup = cwd.join("backup.db");
+    let backup_arg = backup.display().to_string();
+    let (code, out, err) = run(&cwd, &[&s[..], &["backup", &backup_arg]].concat(), None);
+    if !db.is_postgres() {
+        assert_eq!(code, 0, "{out}{err}");
+        assert!(backup.is_file());
+    } else {
+        assert_ne!(code, 0);
+        assert!(err.contains("pg_dump"), "{err}");
+    }
+
+    // Someone edits the log behind Stepdown's back.
+    let conn = sea_orm::Database::connect(&url).await.unwrap();
+    if db.is_postgres() {
+        conn.execute_unprepared("ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only").await.unwrap();
+    } else {
+        conn.execute_unprepared("DROP TRIGGER audit_events_no_update").await.unwrap();
+    }
+    conn.execute_unprepared("UPDATE audit_events SET detail = 'console;role=admin' WHERE seq = 2").await.unwrap();
+    conn.close().await.unwrap();
+    let (code, out, _) = run(&cwd, &[&s[..], &["audit", "verify"]].concat(), None);
+    assert_eq!(code, 2);
+    assert!(out.contains("BROKEN: event 2 was altered"), "{out}");
+
+    if !db.is_postgres() {
+        let (code, _, err) = run(&cwd, &[&s[..], &["restore", &backup_arg]].concat(), None);
+        assert_ne!(code, 0, "refuses to overwrite without --force");
+        assert!(err.contains("--force"));
+        let (code, out, err) = run(&cwd, &[&s[..], &["restore", &backup_arg, "--force"]].concat(), None);
+        assert_eq!(code, 0, "{out}{err}");
+        let (code, out, _) = run(&cwd, &[&s[..], &["audit", "verify"]].concat(), None);
+        assert_eq!(code, 0, "{out}");
+        let (_, out, _) = run(&cwd, &[&s[..], &["user", "list"]].concat(), None);
+        assert!(out.contains("sup") && out.contains("coun"));
+    }
+    let _ = std::fs::remove_dir_all(&cwd);
+}

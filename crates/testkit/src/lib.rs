@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod client;
+pub mod fhir_schema;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};

@@ -7,6 +7,7 @@
 mod api;
 mod auth;
 mod error;
+mod fhir_api;
 mod forms;
 mod headers;
 mod metrics;
@@ -58,6 +59,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(ui::routes())
         .nest("/api/v1", api::routes())
+        .nest("/fhir", fhir_api::routes())
         .route("/api/openapi.json", axum::routing::get(api::openapi::serve))
         .merge(health_routes())
         .fallback(error::not_found)

@@ -6,6 +6,7 @@ mod admin;
 mod api;
 mod audit;
 mod auth;
+mod fhir;
 mod mfa;
 mod ops;
 mod sessions;

@@ -1,0 +1,70 @@
+//! The FHIR endpoint: AuditEvent search for privacy officers, OperationOutcome errors.
+
+use app::Clock;
+use domain::role::Role;
+use serde_json::{Value, json};
+use testkit::fhir_schema::assert_valid;
+use testkit::{PASSWORD, spawn_app};
+
+#[tokio::test]
+async fn audit_events_are_searchable_as_valid_fhir() {
+    let app = spawn_app().await;
+    app.user("sup", Role::Supervisor).await;
+    let sup = app.api_token("sup", PASSWORD).await;
+    let http = reqwest::Client::new();
+    let c: Value = http
+        .post(app.url("/api/v1/clients"))
+        .bearer_auth(&sup)
+        .json(&json!({"given_name": "Ana", "family_name": "Alvarez", "date_of_birth": "1990-02-27"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = c["id"].as_str().unwrap().to_owned();
+    http.get(app.url(&format!("/api/v1/clients/{id}"))).bearer_auth(&sup).send().await.unwrap();
+
+    app.user("priv", Role::PrivacyOfficer).await;
+    let pending = app.app.login("priv", PASSWORD, &Default::default()).await.unwrap();
+    let auth = app.app.authenticate(&pending.token, None).await.unwrap();
+    let e = app.app.begin_mfa_enrolment(&auth).await.unwrap();
+    let code = testkit::totp_code(&e.secret_base32, app.clock.now());
+    let officer = app.app.confirm_mfa_enrolment(&auth, &code, &Default::default()).await.unwrap().unwrap().token;
+
+    let res = http
+        .get(app.url(&format!("/fhir/AuditEvent?patient=Patient/{id}")))
+        .bearer_auth(&officer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "application/fhir+json");
+    let bundle: Value = res.json().await.unwrap();
+    assert_valid(&bundle);
+    assert_eq!(bundle["type"], "searchset");
+    let actions: Vec<&str> =
+        bundle["entry"].as_array().unwrap().iter().map(|e| e["resource"]["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["R", "C"], "the read, then the creation (newest first)");
+    for entry in bundle["entry"].as_array().unwrap() {
+        assert_valid(&entry["resource"]);
+        assert_eq!(entry["resource"]["meta"]["security"][2]["code"], "42CFRPart2");
+    }
+
+    let res = http.get(app.url("/fhir/AuditEvent?name=smith")).bearer_auth(&officer).send().await.unwrap();
+    assert_eq!(res.status(), 400);
+    let oo: Value = res.json().await.unwrap();
+    assert_eq!(oo["resourceType"], "OperationOutcome");
+    assert_valid(&oo);
+
+    let res = http.get(app.url("/fhir/AuditEvent")).bearer_auth(&sup).send().await.unwrap();
+    assert_eq!(res.status(), 403);
+    let oo: Value = res.json().await.unwrap();
+    assert_eq!(oo["issue"][0]["code"], "forbidden");
+    let res = http.get(app.url("/fhir/AuditEvent")).send().await.unwrap();
+    assert_eq!(res.status(), 401);
+
+    let meta: Value = http.get(app.url("/fhir/metadata")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(meta["resourceType"], "CapabilityStatement");
+    assert_eq!(meta["fhirVersion"], "4.0.1");
+}

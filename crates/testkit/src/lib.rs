@@ -138,13 +138,16 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(config: AppConfig) -> TestApp {
+    spawn_app_web(config, web::WebConfig::default()).await
+}
+
+pub async fn spawn_app_web(config: AppConfig, web: web::WebConfig) -> TestApp {
     let (db, url) = TestDb::create().await;
     let store = SeaStore::connect(&url, &StoreOptions::default()).await.expect("connect");
     store.migrate().await.expect("migrate");
     let clock = Arc::new(TestClock::default());
     let app = App::new(Arc::new(store.clone()), clock.clone(), Arc::new(UuidV7), config).expect("app");
-    let options =
-        ServerOptions { listen: "127.0.0.1:0".parse().unwrap(), metrics_listen: None, web: web::WebConfig::default() };
+    let options = ServerOptions { listen: "127.0.0.1:0".parse().unwrap(), metrics_listen: None, web };
     let running = stepdown::server::start(store.clone(), app.clone(), options).await.expect("start server");
     TestApp {
         base: format!("http://{}", running.addr),

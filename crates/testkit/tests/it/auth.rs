@@ -1,7 +1,7 @@
 //! Signing in and out through the web UI: cookies, CSRF, throttling, timeouts.
 
 use domain::role::Role;
-use testkit::{PASSWORD, spawn_app, spawn_app_with, test_config};
+use testkit::{PASSWORD, spawn_app, spawn_app_web, spawn_app_with, test_config};
 
 use crate::events;
 
@@ -202,4 +202,22 @@ async fn a_generated_password_must_be_changed_before_anything_else() {
     assert_eq!(client.get("/").await.status(), 200);
     let other = app.client();
     assert_eq!(other.login("newbie", new).await.status(), 303);
+}
+
+#[tokio::test]
+async fn plain_http_mode_drops_the_secure_flag_and_the_host_prefix() {
+    let web = web::WebConfig { secure_cookies: false, ..web::WebConfig::default() };
+    let app = spawn_app_web(test_config(), web).await;
+    app.user("maria", Role::Counselor).await;
+    let client = app.client();
+    let res = client.login("maria", PASSWORD).await;
+    let cookies: Vec<String> =
+        res.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect();
+    let session = cookies
+        .iter()
+        .find(|c| c.starts_with("stepdown_session="))
+        .unwrap_or_else(|| panic!("{:?} {cookies:?}", res.status()));
+    assert!(!session.contains("Secure") && session.contains("HttpOnly") && session.contains("SameSite=Strict"));
+    assert!(!res.headers().contains_key("strict-transport-security"));
+    assert_eq!(client.get("/").await.status(), 200);
 }

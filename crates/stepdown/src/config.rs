@@ -17,6 +17,8 @@ pub struct FileConfig {
     pub metrics_listen: Option<String>,
     pub log_format: Option<String>,
     pub secure_cookies: Option<bool>,
+    /// Reverse proxies whose X-Forwarded-For header is trusted.
+    pub trusted_proxies: Option<Vec<String>>,
     pub session_idle_minutes: Option<i64>,
     pub session_absolute_hours: Option<i64>,
     /// Role codes that must use two-step verification.

@@ -18,6 +18,9 @@ pub struct ServeArgs {
     /// Send cookies without the Secure flag (only for plain-HTTP evaluation off localhost).
     #[arg(long, env = "STEPDOWN_INSECURE_COOKIES")]
     insecure_cookies: bool,
+    /// A reverse proxy whose X-Forwarded-For is trusted (repeat, or comma-separate in the env).
+    #[arg(long = "trusted-proxy", env = "STEPDOWN_TRUSTED_PROXIES", value_delimiter = ',')]
+    trusted_proxies: Vec<String>,
 }
 
 pub async fn run(args: ServeArgs, storage: &Storage, file: &FileConfig) -> Result<std::process::ExitCode> {
@@ -29,6 +32,15 @@ pub async fn run(args: ServeArgs, storage: &Storage, file: &FileConfig) -> Resul
     let metrics_listen = if metrics == "off" { None } else { Some(parse_addr(&metrics, "--metrics-listen")?) };
     let secure_cookies = !args.insecure_cookies && file.secure_cookies.unwrap_or(true);
     let config = app_config(file)?;
+    let proxies = if args.trusted_proxies.is_empty() {
+        file.trusted_proxies.clone().unwrap_or_default()
+    } else {
+        args.trusted_proxies
+    };
+    let trusted_proxies = proxies
+        .iter()
+        .map(|p| p.trim().parse().map_err(|_| anyhow::anyhow!("trusted proxy {p:?} is not an IP address")))
+        .collect::<Result<Vec<std::net::IpAddr>>>()?;
 
     let store = open_store(storage).await?;
     let app = build_app(&store, config)?;
@@ -45,7 +57,11 @@ pub async fn run(args: ServeArgs, storage: &Storage, file: &FileConfig) -> Resul
         Ok(None) => {}
         Err(e) => bail!("could not create the first administrator: {e}"),
     }
-    let options = ServerOptions { listen, metrics_listen, web: WebConfig { secure_cookies, ..WebConfig::default() } };
+    let options = ServerOptions {
+        listen,
+        metrics_listen,
+        web: WebConfig { secure_cookies, trusted_proxies, ..WebConfig::default() },
+    };
     let running = start(store, app, options).await?;
     tracing::info!(ms = started.elapsed().as_millis() as u64, "ready");
     println!("Stepdown is running at http://{}/", running.addr);

@@ -1,7 +1,7 @@
 //! Who is calling: session cookies for the web UI, bearer tokens for API clients, and the
 //! CSRF rules that go with cookies.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use app::auth::{Authenticated, RequestMeta, SignIn};
 use app::ports::SessionStage;
@@ -67,9 +67,28 @@ pub fn set_login_csrf_cookie(res: &mut Response, state: &AppState, token: &str) 
     );
 }
 
-pub fn request_meta(parts: &Parts) -> RequestMeta {
+/// The client's address: the peer, or, when the peer is a trusted proxy, the nearest address in
+/// `X-Forwarded-For` that is not itself a trusted proxy (so a client cannot spoof it by sending
+/// the header themselves).
+pub fn client_address(parts: &Parts, trusted: &[IpAddr]) -> Option<IpAddr> {
+    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip())?;
+    if !trusted.contains(&peer) {
+        return Some(peer);
+    }
+    let forwarded: Vec<IpAddr> = parts
+        .headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|a| a.trim().parse().ok())
+        .collect();
+    Some(forwarded.into_iter().rev().find(|a| !trusted.contains(a)).unwrap_or(peer))
+}
+
+pub fn request_meta(parts: &Parts, state: &AppState) -> RequestMeta {
     RequestMeta {
-        source: parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip().to_string()),
+        source: client_address(parts, &state.config.trusted_proxies).map(|a| a.to_string()),
         user_agent: parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned),
     }
 }
@@ -77,10 +96,10 @@ pub fn request_meta(parts: &Parts) -> RequestMeta {
 /// The request's origin, for use cases that audit or throttle.
 pub struct Meta(pub RequestMeta);
 
-impl<S: Send + Sync> FromRequestParts<S> for Meta {
+impl FromRequestParts<AppState> for Meta {
     type Rejection = std::convert::Infallible;
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Meta(request_meta(parts)))
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(Meta(request_meta(parts, state)))
     }
 }
 
@@ -91,7 +110,7 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
 }
 
 async fn authenticate(parts: &Parts, state: &AppState, token: &str) -> Result<Authenticated, app::AppError> {
-    let meta = request_meta(parts);
+    let meta = request_meta(parts, state);
     state.app.authenticate(token, meta.source.as_deref()).await
 }
 

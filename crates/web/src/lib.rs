@@ -32,11 +32,14 @@ pub struct WebConfig {
     pub secure_cookies: bool,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Reverse proxies whose `X-Forwarded-For` is believed: behind a load balancer, throttling
+    /// and the audit log need the client's address, not the balancer's.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for WebConfig {
     fn default() -> Self {
-        Self { secure_cookies: true, max_body_bytes: 256 * 1024 }
+        Self { secure_cookies: true, max_body_bytes: 256 * 1024, trusted_proxies: Vec::new() }
     }
 }
 

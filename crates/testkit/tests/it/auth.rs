@@ -221,3 +221,29 @@ async fn plain_http_mode_drops_the_secure_flag_and_the_host_prefix() {
     assert!(!res.headers().contains_key("strict-transport-security"));
     assert_eq!(client.get("/").await.status(), 200);
 }
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_forwarded_address_is_the_source() {
+    let web = web::WebConfig { trusted_proxies: vec!["127.0.0.1".parse().unwrap()], ..web::WebConfig::default() };
+    let app = spawn_app_web(test_config(), web).await;
+    app.user("maria", Role::Counselor).await;
+    let http = reqwest::Client::new();
+    let login = |forwarded: &'static str, password: &'static str| {
+        let http = http.clone();
+        let url = app.url("/api/v1/session");
+        async move {
+            http.post(url)
+                .header("x-forwarded-for", forwarded)
+                .json(&serde_json::json!({"username": "maria", "password": password}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    // A client-supplied first hop cannot hide the address the proxy saw.
+    assert_eq!(login("6.6.6.6, 203.0.113.7", PASSWORD).await, 201);
+    let ok = events(&app, "auth.login.success").await;
+    assert_eq!(ok[0].event.source.as_deref(), Some("203.0.113.7"));
+}

@@ -156,12 +156,8 @@ impl App {
             }
         };
 
-        let hash = creds.as_ref().map(|c| c.password_hash.clone()).unwrap_or_else(|| self.dummy_hash.to_string());
-        let params = self.config.hash;
-        let password = password.to_owned();
-        let matches = tokio::task::spawn_blocking(move || params.verify(&password, &hash))
-            .await
-            .map_err(|_| AppError::Internal("password check was interrupted"))?;
+        let hash = creds.as_ref().map(|c| c.password_hash.as_str()).unwrap_or(&self.dummy_hash);
+        let matches = self.verify_password(password, hash).await?;
 
         let creds = match creds {
             Some(c) if matches && c.user.active => c,
@@ -417,11 +413,7 @@ impl App {
             let mut tx = self.store.read().await?;
             tx.credentials_by_id(auth.user.id).await?.ok_or(AppError::Unauthenticated)?
         };
-        let params = self.config.hash;
-        let (current, hash) = (current.to_owned(), creds.password_hash.clone());
-        let current_ok = tokio::task::spawn_blocking(move || params.verify(&current, &hash))
-            .await
-            .map_err(|_| AppError::Internal("password check was interrupted"))?;
+        let current_ok = self.verify_password(current, &creds.password_hash).await?;
         let mut problems = Problems::default();
         if !current_ok {
             problems.add("current_password", "Your current password is not right");
@@ -433,13 +425,10 @@ impl App {
         }
         problems.into_result()?;
         let new_password = new_password.ok_or(AppError::Internal("validated password missing"))?;
-        if params.verify(new_password.expose(), &creds.password_hash) {
+        if self.verify_password(new_password.expose(), &creds.password_hash).await? {
             return Err(AppError::invalid("new_password", "Your new password must be different from your current one"));
         }
-        let to_hash = new_password.expose().to_owned();
-        let hash = tokio::task::spawn_blocking(move || params.hash(&to_hash))
-            .await
-            .map_err(|_| AppError::Internal("password hashing was interrupted"))??;
+        let hash = self.hash_password(new_password.expose()).await?;
         let mut tx = self.begin().await?;
         tx.set_password(auth.user.id, &hash, false).await?;
         let ended = tx.delete_user_sessions(auth.user.id, Some(auth.session.id)).await?;

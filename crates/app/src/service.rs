@@ -104,6 +104,22 @@ impl App {
         AuditEvent { source: ctx.source.clone(), ..self.event(Some(&ctx.actor), action, outcome) }
     }
 
+    /// Hashes a password off the async runtime (Argon2id takes tens of milliseconds of CPU).
+    pub(crate) async fn hash_password(&self, password: &str) -> Result<String, AppError> {
+        let (params, password) = (self.config.hash, password.to_owned());
+        tokio::task::spawn_blocking(move || params.hash(&password))
+            .await
+            .map_err(|_| AppError::Internal("password hashing was interrupted"))?
+    }
+
+    /// Checks a password against a stored hash off the async runtime.
+    pub(crate) async fn verify_password(&self, password: &str, hash: &str) -> Result<bool, AppError> {
+        let (params, password, hash) = (self.config.hash, password.to_owned(), hash.to_owned());
+        tokio::task::spawn_blocking(move || params.verify(&password, &hash))
+            .await
+            .map_err(|_| AppError::Internal("password check was interrupted"))
+    }
+
     /// Records a refused request in the audit log and turns it into the error to return.
     pub(crate) async fn denied(&self, ctx: &Ctx, denied: AccessDenied) -> AppError {
         let event = AuditEvent {

@@ -46,18 +46,23 @@ pub fn one_time_password() -> String {
     chars.chunks(5).map(|c| c.iter().collect::<String>()).collect::<Vec<_>>().join("-")
 }
 
+/// A role a staff account may hold, or the form's message.
+fn staff_role(p: &mut Problems, raw: &str) -> Option<Role> {
+    match raw.parse::<Role>() {
+        Ok(r) if r.is_staff() => Some(r),
+        _ => {
+            p.add("role", "Choose a role");
+            None
+        }
+    }
+}
+
 impl App {
     fn parse_new_user(&self, form: &NewUserForm) -> Result<(User, String, bool), AppError> {
         let mut p = Problems::default();
         let username = p.check("username", "User name", Username::parse(&form.username));
         let display_name = p.check("display_name", "Full name", PersonName::parse(&form.display_name));
-        let role = match form.role.parse::<Role>() {
-            Ok(r) if r.is_staff() => Some(r),
-            _ => {
-                p.add("role", "Choose a role");
-                None
-            }
-        };
+        let role = staff_role(&mut p, &form.role);
         let password = match form.password.as_deref().filter(|s| !s.is_empty()) {
             Some(raw) => {
                 let ctx = [form.username.as_str(), form.display_name.as_str(), "stepdown"];
@@ -85,11 +90,7 @@ impl App {
 
     async fn insert_new_user(&self, ctx: Option<&Ctx>, form: &NewUserForm, how: &str) -> Result<Created, AppError> {
         let (user, password, generated) = self.parse_new_user(form)?;
-        let params = self.config.hash;
-        let to_hash = password.clone();
-        let hash = tokio::task::spawn_blocking(move || params.hash(&to_hash))
-            .await
-            .map_err(|_| AppError::Internal("password hashing was interrupted"))??;
+        let hash = self.hash_password(&password).await?;
         let mut tx = self.begin().await?;
         match tx.insert_user(&user, &hash).await {
             Err(crate::ports::StoreError::Duplicate(_)) => {
@@ -152,13 +153,7 @@ impl App {
         self.authorize(ctx, ctx.actor.require(Permission::ManageUsers)).await?;
         let mut p = Problems::default();
         let display_name = p.check("display_name", "Full name", PersonName::parse(&changes.display_name));
-        let role = match changes.role.parse::<Role>() {
-            Ok(r) if r.is_staff() => Some(r),
-            _ => {
-                p.add("role", "Choose a role");
-                None
-            }
-        };
+        let role = staff_role(&mut p, &changes.role);
         if id == ctx.actor.user_id {
             if role.is_some_and(|r| r != ctx.actor.role) {
                 p.add("role", "You cannot change your own role");
@@ -200,11 +195,7 @@ impl App {
     pub async fn reset_password(&self, ctx: &Ctx, id: UserId) -> Result<String, AppError> {
         self.authorize(ctx, ctx.actor.require(Permission::ManageUsers)).await?;
         let password = one_time_password();
-        let params = self.config.hash;
-        let to_hash = password.clone();
-        let hash = tokio::task::spawn_blocking(move || params.hash(&to_hash))
-            .await
-            .map_err(|_| AppError::Internal("password hashing was interrupted"))??;
+        let hash = self.hash_password(&password).await?;
         let mut tx = self.begin().await?;
         tx.user_by_id(id).await?.ok_or(AppError::NotFound)?;
         tx.set_password(id, &hash, true).await?;

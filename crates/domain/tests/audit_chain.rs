@@ -1,5 +1,6 @@
 //! Property tests of the audit chain: any single tampering with any stored chain is found, and
 //! batching never changes the chain.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failing loudly is the point
 
 use domain::access::Purpose;
 use domain::audit::{AuditAction, AuditEvent, ChainBreak, ChainVerifier, ChainedEvent, GENESIS_HASH, Outcome, link};

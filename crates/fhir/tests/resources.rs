@@ -1,5 +1,6 @@
 //! Every mapping emits valid FHIR R4, checked against the official schema, and labels
 //! client-related events with 42 CFR Part 2 security labels.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failing loudly is the point
 
 use domain::access::Purpose;
 use domain::audit::{AuditAction, AuditEvent, GENESIS_HASH, Outcome, link};

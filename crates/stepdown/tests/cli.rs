@@ -1,6 +1,7 @@
 //! The `stepdown` binary as an operator uses it: zero-config start, first administrator,
 //! configuration file, JSON logs without PHI, graceful shutdown, user management, audit
 //! verification, backup and restore.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failing loudly is the point
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};

@@ -206,6 +206,36 @@ impl TestApp {
         body["token"].as_str().unwrap().to_owned()
     }
 
+    /// A new user of `role` and a fully signed-in API token, enrolling two-step verification
+    /// on the way when the role requires it.
+    pub async fn full_token(&self, username: &str, role: Role) -> (User, String) {
+        let user = self.user(username, role).await;
+        let meta = app::auth::RequestMeta::default();
+        let sign_in = self.app.login(username, PASSWORD, &meta).await.expect("login");
+        if sign_in.stage == app::ports::SessionStage::Full {
+            return (user, sign_in.token);
+        }
+        let auth = self.app.authenticate(&sign_in.token, None).await.expect("pending session");
+        let enrolment = self.app.begin_mfa_enrolment(&auth).await.expect("enrol");
+        let code = totp_code(&enrolment.secret_base32, self.clock.now());
+        let full = self.app.confirm_mfa_enrolment(&auth, &code, &meta).await.expect("confirm").expect("new session");
+        (user, full.token)
+    }
+
+    /// Adds a client through the API and returns its id.
+    pub async fn new_client(&self, token: &str, given: &str, family: &str) -> String {
+        let res = reqwest::Client::new()
+            .post(self.url("/api/v1/clients"))
+            .bearer_auth(token)
+            .json(&serde_json::json!({"given_name": given, "family_name": family, "date_of_birth": "1990-02-27"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201, "create client");
+        let body: serde_json::Value = res.json().await.unwrap();
+        body["id"].as_str().unwrap().to_owned()
+    }
+
     /// Stops the server gracefully (flushing the audit writer) but keeps the database.
     pub async fn stop(&mut self) {
         if let Some(r) = self.running.take() {

@@ -3,22 +3,14 @@
 use domain::role::Role;
 use sea_orm::{ConnectionTrait, DbBackend};
 use serde_json::{Value, json};
-use testkit::{PASSWORD, TestApp, spawn_app};
+use testkit::{TestApp, spawn_app};
 
 use crate::{chain_intact, events};
 
 async fn setup_client(app: &TestApp) -> (String, String) {
-    app.user("sup", Role::Supervisor).await;
-    let token = app.api_token("sup", PASSWORD).await;
-    let res = reqwest::Client::new()
-        .post(app.url("/api/v1/clients"))
-        .bearer_auth(&token)
-        .json(&json!({"given_name": "Ana", "family_name": "Alvarez", "date_of_birth": "1990-02-27"}))
-        .send()
-        .await
-        .unwrap();
-    let c: Value = res.json().await.unwrap();
-    (token, c["id"].as_str().unwrap().to_owned())
+    let (_, token) = app.full_token("sup", Role::Supervisor).await;
+    let id = app.new_client(&token, "Ana", "Alvarez").await;
+    (token, id)
 }
 
 #[tokio::test]
@@ -135,17 +127,9 @@ async fn the_privacy_officer_filters_the_log_by_user_client_action_and_date() {
     let (token, id) = setup_client(&app).await;
     reqwest::Client::new().get(app.url(&format!("/api/v1/clients/{id}"))).bearer_auth(&token).send().await.unwrap();
     // A privacy officer with MFA enrolled (enrolment is required for the role).
-    let officer = app.user("priv", Role::PrivacyOfficer).await;
-    let session = app.app.login("priv", PASSWORD, &Default::default()).await.unwrap();
-    let auth = app.app.authenticate(&session.token, None).await.unwrap();
-    let enrolment = app.app.begin_mfa_enrolment(&auth).await.unwrap();
-    let code = {
-        use app::Clock;
-        testkit::totp_code(&enrolment.secret_base32, app.clock.now())
-    };
-    let full = app.app.confirm_mfa_enrolment(&auth, &code, &Default::default()).await.unwrap().unwrap();
+    let (officer, officer_token) = app.full_token("priv", Role::PrivacyOfficer).await;
     let get = |q: String| {
-        let (app, token) = (&app, full.token.clone());
+        let (app, token) = (&app, officer_token.clone());
         async move {
             let res = reqwest::Client::new()
                 .get(app.url(&format!("/api/v1/audit-events{q}")))
@@ -186,7 +170,7 @@ async fn the_privacy_officer_filters_the_log_by_user_client_action_and_date() {
 
     // And the web page shows the same, filtered.
     let browser = app.client();
-    browser.set_cookie("__Host-stepdown_session", &full.token);
+    browser.set_cookie("__Host-stepdown_session", &officer_token);
     let (status, html) = browser.get_text(&format!("/audit?client={id}&action=client.read")).await;
     assert_eq!(status, 200);
     assert!(html.contains("client.read") && html.contains(&id));

@@ -1,36 +1,18 @@
 //! The FHIR endpoint: AuditEvent search for privacy officers, OperationOutcome errors.
 
-use app::Clock;
 use domain::role::Role;
-use serde_json::{Value, json};
+use serde_json::Value;
 use testkit::fhir_schema::assert_valid;
-use testkit::{PASSWORD, spawn_app};
+use testkit::spawn_app;
 
 #[tokio::test]
 async fn audit_events_are_searchable_as_valid_fhir() {
     let app = spawn_app().await;
-    app.user("sup", Role::Supervisor).await;
-    let sup = app.api_token("sup", PASSWORD).await;
+    let (_, sup) = app.full_token("sup", Role::Supervisor).await;
     let http = reqwest::Client::new();
-    let c: Value = http
-        .post(app.url("/api/v1/clients"))
-        .bearer_auth(&sup)
-        .json(&json!({"given_name": "Ana", "family_name": "Alvarez", "date_of_birth": "1990-02-27"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = c["id"].as_str().unwrap().to_owned();
+    let id = app.new_client(&sup, "Ana", "Alvarez").await;
     http.get(app.url(&format!("/api/v1/clients/{id}"))).bearer_auth(&sup).send().await.unwrap();
-
-    app.user("priv", Role::PrivacyOfficer).await;
-    let pending = app.app.login("priv", PASSWORD, &Default::default()).await.unwrap();
-    let auth = app.app.authenticate(&pending.token, None).await.unwrap();
-    let e = app.app.begin_mfa_enrolment(&auth).await.unwrap();
-    let code = testkit::totp_code(&e.secret_base32, app.clock.now());
-    let officer = app.app.confirm_mfa_enrolment(&auth, &code, &Default::default()).await.unwrap().unwrap().token;
+    let (_, officer) = app.full_token("priv", Role::PrivacyOfficer).await;
 
     let res = http
         .get(app.url(&format!("/fhir/AuditEvent?patient=Patient/{id}")))

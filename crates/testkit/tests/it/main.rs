@@ -1,5 +1,6 @@
 //! The HTTP-level test suite: real servers from `spawn_app()`, on SQLite by default and on
 //! PostgreSQL when `STEPDOWN_TEST_DATABASE_URL` is set. One binary, to link once.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failing loudly is the point
 
 mod access;
 mod admin;

@@ -43,6 +43,8 @@ pub fn routes() -> Router<AppState> {
         .route("/clients/{id}/team/{user}/remove", post(clients::remove_member))
         .route("/static/app.css", get(css))
         .route("/static/app.js", get(js))
+        .route("/static/favicon.svg", get(favicon))
+        .route("/favicon.ico", get(favicon))
 }
 
 async fn css() -> Response {
@@ -51,6 +53,10 @@ async fn css() -> Response {
 
 async fn js() -> Response {
     static_file("text/javascript; charset=utf-8", include_str!("../../static/app.js"))
+}
+
+async fn favicon() -> Response {
+    static_file("image/svg+xml", include_str!("../../static/favicon.svg"))
 }
 
 fn static_file(content_type: &'static str, body: &'static str) -> Response {

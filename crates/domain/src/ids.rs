@@ -58,3 +58,23 @@ id_type!(
     /// One server-side session.
     SessionId
 );
+id_type!(
+    /// One stay in treatment, from admission to discharge.
+    EpisodeId
+);
+id_type!(
+    /// One stretch at one level of care inside an episode.
+    PlacementId
+);
+id_type!(
+    /// A physical location of the center.
+    SiteId
+);
+id_type!(
+    /// A residential bed.
+    BedId
+);
+id_type!(
+    /// A helpline call or referral, before anyone is admitted.
+    InquiryId
+);

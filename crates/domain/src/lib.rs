@@ -6,7 +6,9 @@
 pub mod access;
 pub mod audit;
 pub mod client;
+pub mod episode;
 pub mod ids;
+pub mod level;
 pub mod password;
 pub mod role;
 pub mod session;

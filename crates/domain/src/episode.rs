@@ -397,10 +397,10 @@ impl Episode {
                 return Err("placement dates only move forward");
             }
         }
-        if let (Some(d), Some(last)) = (&self.discharge, self.placements.last()) {
-            if last.end != Some(d.on) || d.on < last.start {
-                return Err("the last placement ends on the discharge date");
-            }
+        if let (Some(d), Some(last)) = (&self.discharge, self.placements.last())
+            && (last.end != Some(d.on) || d.on < last.start)
+        {
+            return Err("the last placement ends on the discharge date");
         }
         Ok(())
     }

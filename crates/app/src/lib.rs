@@ -8,6 +8,7 @@
 pub mod audit_log;
 pub mod auth;
 pub mod clients;
+pub mod continuum;
 pub mod error;
 pub mod ports;
 pub mod security;

@@ -5,9 +5,13 @@ use async_trait::async_trait;
 use domain::access::ClientScope;
 use domain::audit::{AuditEvent, ChainBreak, ChainedEvent};
 use domain::client::{Client, TeamRole};
-use domain::ids::{ClientId, SessionId, UserId};
+use domain::episode::{Episode, Placement, TransitionKind};
+use domain::ids::{BedId, ClientId, EpisodeId, SessionId, SiteId, UserId};
+use domain::level::LevelCode;
+use domain::site::{BedView, Site};
 use domain::user::{User, Username};
 use std::collections::BTreeSet;
+use time::Date;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -126,6 +130,47 @@ pub struct TeamMember {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoomView {
+    pub id: Uuid,
+    pub site: SiteId,
+    pub name: String,
+    pub capacity: u16,
+    pub beds: Vec<BedView>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SiteView {
+    pub site: Site,
+    pub rooms: Vec<RoomView>,
+}
+
+/// A recorded decision about an episode.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EpisodeEvent {
+    pub id: Uuid,
+    pub episode: EpisodeId,
+    pub kind: TransitionKind,
+    pub on: Date,
+    pub decided_at: OffsetDateTime,
+    pub decided_by: UserId,
+    /// Filled in when read back.
+    pub decided_by_name: String,
+    pub reason: String,
+    pub from_level: Option<LevelCode>,
+    pub to_level: Option<LevelCode>,
+    pub planned_end: Option<Date>,
+}
+
+/// One client in an open placement, for the census board.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CensusRow {
+    pub client: Client,
+    pub episode: EpisodeId,
+    pub admitted_on: Date,
+    pub placement: Placement,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ChainReport {
     Intact { events: u64 },
     Broken(ChainBreak),
@@ -213,6 +258,28 @@ pub trait Tx: Send {
         at: OffsetDateTime,
     ) -> Result<(), StoreError>;
     async fn remove_team_member(&mut self, client: ClientId, user: UserId) -> Result<bool, StoreError>;
+
+    // Sites, rooms, beds
+    async fn insert_site(&mut self, site: &Site) -> Result<(), StoreError>;
+    async fn sites(&mut self) -> Result<Vec<SiteView>, StoreError>;
+    async fn insert_room(&mut self, id: Uuid, site: SiteId, name: &str, capacity: u16) -> Result<(), StoreError>;
+    /// The room's site, capacity and number of beds.
+    async fn room(&mut self, id: Uuid) -> Result<Option<(SiteId, u16, u64)>, StoreError>;
+    async fn insert_bed(&mut self, id: BedId, room: Uuid, site: SiteId, label: &str) -> Result<(), StoreError>;
+    async fn bed(&mut self, id: BedId) -> Result<Option<BedView>, StoreError>;
+    /// True when another episode's placement holds `bed` on `from` or later. Locks the bed row
+    /// (PostgreSQL) so two admissions cannot both take it.
+    async fn bed_taken(&mut self, bed: BedId, from: Date, except: EpisodeId) -> Result<bool, StoreError>;
+
+    // Episodes
+    /// Writes the episode and its placements as they now stand (placements are never removed).
+    async fn save_episode(&mut self, episode: &Episode, catalogue: &str, at: OffsetDateTime) -> Result<(), StoreError>;
+    async fn episode(&mut self, scope: &ClientScope, id: EpisodeId) -> Result<Option<Episode>, StoreError>;
+    async fn episodes_of(&mut self, client: ClientId) -> Result<Vec<Episode>, StoreError>;
+    async fn insert_episode_event(&mut self, event: &EpisodeEvent) -> Result<(), StoreError>;
+    async fn episode_events(&mut self, episode: EpisodeId) -> Result<Vec<EpisodeEvent>, StoreError>;
+    /// Everyone in an open placement, within `scope`.
+    async fn census(&mut self, scope: &ClientScope) -> Result<Vec<CensusRow>, StoreError>;
 
     // Audit
     /// Chains `events` onto the log inside this transaction.

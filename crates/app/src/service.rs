@@ -23,6 +23,8 @@ pub struct AppConfig {
     pub mfa_required: BTreeSet<Role>,
     /// Shown in authenticator apps next to the account name.
     pub issuer: String,
+    /// Which level-of-care catalogue the center uses (`asam-3`, `asam-4`).
+    pub catalogue: String,
 }
 
 impl Default for AppConfig {
@@ -34,6 +36,7 @@ impl Default for AppConfig {
             // ASVS 4.3.1 asks MFA of administrators; privacy officers see the whole audit log.
             mfa_required: BTreeSet::from([Role::Admin, Role::PrivacyOfficer]),
             issuer: "Stepdown".into(),
+            catalogue: "asam-3".into(),
         }
     }
 }
@@ -54,6 +57,7 @@ pub struct App {
     /// A hash to verify against when the account does not exist, so that a wrong user name
     /// takes as long as a wrong password.
     pub(crate) dummy_hash: Arc<str>,
+    pub(crate) catalogue: Arc<domain::level::Catalogue>,
 }
 
 impl App {
@@ -64,11 +68,17 @@ impl App {
         config: AppConfig,
     ) -> Result<Self, AppError> {
         let dummy_hash = config.hash.hash(&crate::security::random_token())?.into();
-        Ok(Self { store, clock, ids, config, dummy_hash })
+        let catalogue = domain::level::Catalogue::builtin(&config.catalogue)
+            .map_err(|_| AppError::Internal("unknown level-of-care catalogue"))?;
+        Ok(Self { store, clock, ids, config, dummy_hash, catalogue: Arc::new(catalogue) })
     }
 
     pub fn config(&self) -> &AppConfig {
         &self.config
+    }
+
+    pub fn catalogue(&self) -> &domain::level::Catalogue {
+        &self.catalogue
     }
 
     pub fn now(&self) -> OffsetDateTime {

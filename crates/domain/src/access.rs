@@ -58,6 +58,10 @@ pub enum Permission {
     CreateClient,
     ReadClient,
     ManageCareTeam,
+    ManageSites,
+    AdmitClient,
+    DecideTransition,
+    ViewCensus,
 }
 
 impl Permission {
@@ -68,6 +72,10 @@ impl Permission {
             Permission::CreateClient => "create_client",
             Permission::ReadClient => "read_client",
             Permission::ManageCareTeam => "manage_care_team",
+            Permission::ManageSites => "manage_sites",
+            Permission::AdmitClient => "admit_client",
+            Permission::DecideTransition => "decide_transition",
+            Permission::ViewCensus => "view_census",
         }
     }
 }
@@ -89,9 +97,12 @@ pub const fn grant(role: Role, permission: Permission) -> Option<Reach> {
     use Role::*;
     match (role, permission) {
         (Admin | PrivacyOfficer, ManageUsers | ViewAuditLog) => Some(Reach::System),
-        (Supervisor, ReadClient | ManageCareTeam) => Some(Reach::AllClients),
+        (Admin, ManageSites) => Some(Reach::System),
+        (Supervisor, ReadClient | ManageCareTeam | AdmitClient | DecideTransition) => Some(Reach::AllClients),
         (Supervisor | Admissions, CreateClient) => Some(Reach::System),
         (Counselor | ProgramCoordinator | Admissions, ReadClient) => Some(Reach::CareTeam),
+        (Admissions, AdmitClient) => Some(Reach::CareTeam),
+        (Supervisor | Admissions | ProgramCoordinator | Counselor, ViewCensus) => Some(Reach::System),
         _ => None,
     }
 }
@@ -181,20 +192,45 @@ mod tests {
         use Permission::*;
         use Role::*;
         let expected: &[(Role, &[(Permission, Reach)])] = &[
-            (Admin, &[(ManageUsers, Reach::System), (ViewAuditLog, Reach::System)]),
+            (Admin, &[(ManageUsers, Reach::System), (ViewAuditLog, Reach::System), (ManageSites, Reach::System)]),
             (PrivacyOfficer, &[(ManageUsers, Reach::System), (ViewAuditLog, Reach::System)]),
             (
                 Supervisor,
-                &[(CreateClient, Reach::System), (ReadClient, Reach::AllClients), (ManageCareTeam, Reach::AllClients)],
+                &[
+                    (CreateClient, Reach::System),
+                    (ReadClient, Reach::AllClients),
+                    (ManageCareTeam, Reach::AllClients),
+                    (AdmitClient, Reach::AllClients),
+                    (DecideTransition, Reach::AllClients),
+                    (ViewCensus, Reach::System),
+                ],
             ),
-            (Counselor, &[(ReadClient, Reach::CareTeam)]),
-            (ProgramCoordinator, &[(ReadClient, Reach::CareTeam)]),
-            (Admissions, &[(CreateClient, Reach::System), (ReadClient, Reach::CareTeam)]),
+            (Counselor, &[(ReadClient, Reach::CareTeam), (ViewCensus, Reach::System)]),
+            (ProgramCoordinator, &[(ReadClient, Reach::CareTeam), (ViewCensus, Reach::System)]),
+            (
+                Admissions,
+                &[
+                    (CreateClient, Reach::System),
+                    (ReadClient, Reach::CareTeam),
+                    (AdmitClient, Reach::CareTeam),
+                    (ViewCensus, Reach::System),
+                ],
+            ),
             (Biller, &[]),
             (Client, &[]),
             (Family, &[]),
         ];
-        let all = [ManageUsers, ViewAuditLog, CreateClient, ReadClient, ManageCareTeam];
+        let all = [
+            ManageUsers,
+            ViewAuditLog,
+            CreateClient,
+            ReadClient,
+            ManageCareTeam,
+            ManageSites,
+            AdmitClient,
+            DecideTransition,
+            ViewCensus,
+        ];
         for (role, grants) in expected {
             for p in all {
                 let want = grants.iter().find(|(q, _)| *q == p).map(|(_, r)| *r);

@@ -36,10 +36,13 @@ pub enum AuditAction {
     ClientSearched,
     CareTeamChanged,
     AuditViewed,
+    SiteChanged,
+    EpisodeAdmitted,
+    EpisodeDecided,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 20] = [
+    pub const ALL: [AuditAction; 23] = [
         AuditAction::LoginSuccess,
         AuditAction::LoginFailure,
         AuditAction::LoginThrottled,
@@ -60,6 +63,9 @@ impl AuditAction {
         AuditAction::ClientSearched,
         AuditAction::CareTeamChanged,
         AuditAction::AuditViewed,
+        AuditAction::SiteChanged,
+        AuditAction::EpisodeAdmitted,
+        AuditAction::EpisodeDecided,
     ];
 
     pub const fn code(self) -> &'static str {
@@ -84,6 +90,9 @@ impl AuditAction {
             AuditAction::ClientSearched => "client.searched",
             AuditAction::CareTeamChanged => "client.care_team.changed",
             AuditAction::AuditViewed => "audit.viewed",
+            AuditAction::SiteChanged => "site.changed",
+            AuditAction::EpisodeAdmitted => "episode.admitted",
+            AuditAction::EpisodeDecided => "episode.decided",
         }
     }
 

@@ -10,6 +10,11 @@ use std::fmt;
 pub struct LevelCode(pub(crate) String);
 
 impl LevelCode {
+    /// A code read back from storage, where only catalogue-checked codes are ever written.
+    pub fn from_stored(code: String) -> Self {
+        Self(code)
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

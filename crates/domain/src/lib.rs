@@ -12,6 +12,7 @@ pub mod level;
 pub mod password;
 pub mod role;
 pub mod session;
+pub mod site;
 pub mod text;
 pub mod throttle;
 pub mod user;

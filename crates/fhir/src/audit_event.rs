@@ -106,6 +106,13 @@ fn classify(action: AuditAction) -> (Coding, Option<Coding>, &'static str) {
             (Coding::new(EVENT_TYPE, "rest", "RESTful Operation"), Some(Coding::new(RESTFUL, "update", "update")), "U")
         }
         AuditViewed => (Coding::new(DCM, "110101", "Audit Log Used"), None, "R"),
+        SiteChanged => (Coding::new(DCM, "110100", "Application Activity"), None, "U"),
+        EpisodeAdmitted => {
+            (Coding::new(EVENT_TYPE, "rest", "RESTful Operation"), Some(Coding::new(RESTFUL, "create", "create")), "C")
+        }
+        EpisodeDecided => {
+            (Coding::new(EVENT_TYPE, "rest", "RESTful Operation"), Some(Coding::new(RESTFUL, "update", "update")), "U")
+        }
     }
 }
 

@@ -64,6 +64,10 @@ pub fn app_config(file: &FileConfig) -> Result<AppConfig> {
         }
         config.session.absolute_timeout = time::Duration::hours(h);
     }
+    if let Some(c) = &file.level_catalogue {
+        domain::level::Catalogue::builtin(c).map_err(|e| anyhow::anyhow!("level_catalogue: {e}"))?;
+        config.catalogue = c.clone();
+    }
     if let Some(roles) = &file.mfa_required_roles {
         config.mfa_required = roles
             .iter()

@@ -4,6 +4,7 @@
 
 mod audit;
 mod backup;
+mod continuum;
 mod db;
 mod entity;
 mod error;

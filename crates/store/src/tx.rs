@@ -80,7 +80,7 @@ fn to_session(m: session::Model) -> Result<SessionRecord, StoreError> {
 const DATE: &[time::format_description::BorrowedFormatItem<'static>] =
     time::macros::format_description!("[year]-[month]-[day]");
 
-fn to_client(m: client::Model) -> Result<Client, StoreError> {
+pub(crate) fn to_client(m: client::Model) -> Result<Client, StoreError> {
     Ok(Client {
         id: ClientId::from_uuid(m.id),
         given_name: PersonName::parse(&m.given_name).map_err(corrupt("given name"))?,
@@ -419,6 +419,87 @@ impl Tx for SeaTx {
             .await
             .store()?;
         Ok(r.rows_affected > 0)
+    }
+
+    async fn insert_site(&mut self, site: &domain::site::Site) -> Result<(), StoreError> {
+        crate::continuum::insert_site(&self.txn, site).await
+    }
+
+    async fn sites(&mut self) -> Result<Vec<app::ports::SiteView>, StoreError> {
+        crate::continuum::sites(&self.txn).await
+    }
+
+    async fn insert_room(
+        &mut self,
+        id: uuid::Uuid,
+        site: domain::ids::SiteId,
+        name: &str,
+        capacity: u16,
+    ) -> Result<(), StoreError> {
+        crate::continuum::insert_room(&self.txn, id, site, name, capacity).await
+    }
+
+    async fn room(&mut self, id: uuid::Uuid) -> Result<Option<(domain::ids::SiteId, u16, u64)>, StoreError> {
+        crate::continuum::room(&self.txn, id).await
+    }
+
+    async fn insert_bed(
+        &mut self,
+        id: domain::ids::BedId,
+        room: uuid::Uuid,
+        site: domain::ids::SiteId,
+        label: &str,
+    ) -> Result<(), StoreError> {
+        crate::continuum::insert_bed(&self.txn, id, room, site, label).await
+    }
+
+    async fn bed(&mut self, id: domain::ids::BedId) -> Result<Option<domain::site::BedView>, StoreError> {
+        crate::continuum::bed(&self.txn, id).await
+    }
+
+    async fn bed_taken(
+        &mut self,
+        bed: domain::ids::BedId,
+        from: time::Date,
+        except: domain::ids::EpisodeId,
+    ) -> Result<bool, StoreError> {
+        crate::continuum::bed_taken(&self.txn, bed, from, except).await
+    }
+
+    async fn save_episode(
+        &mut self,
+        episode: &domain::episode::Episode,
+        catalogue: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        crate::continuum::save_episode(&self.txn, episode, catalogue, at).await
+    }
+
+    async fn episode(
+        &mut self,
+        scope: &ClientScope,
+        id: domain::ids::EpisodeId,
+    ) -> Result<Option<domain::episode::Episode>, StoreError> {
+        crate::continuum::episode(&self.txn, scope, id).await
+    }
+
+    async fn episodes_of(&mut self, client: ClientId) -> Result<Vec<domain::episode::Episode>, StoreError> {
+        crate::continuum::episodes_of(&self.txn, client).await
+    }
+
+    async fn insert_episode_event(&mut self, event: &app::ports::EpisodeEvent) -> Result<(), StoreError> {
+        crate::continuum::insert_episode_event(&self.txn, event).await
+    }
+
+    async fn episode_events(
+        &mut self,
+        episode: domain::ids::EpisodeId,
+    ) -> Result<Vec<app::ports::EpisodeEvent>, StoreError> {
+        crate::continuum::episode_events(&self.txn, episode).await
+    }
+
+    async fn census(&mut self, scope: &ClientScope) -> Result<Vec<app::ports::CensusRow>, StoreError> {
+        crate::continuum::census(&self.txn, scope).await
     }
 
     async fn append_audit(&mut self, events: Vec<AuditEvent>) -> Result<(), StoreError> {

@@ -3,8 +3,14 @@
 
 pub mod audit_event;
 pub mod audit_head;
+pub mod bed;
 pub mod care_team_member;
 pub mod client;
+pub mod episode;
+pub mod episode_event;
 pub mod login_failure;
+pub mod placement;
+pub mod room;
 pub mod session;
+pub mod site;
 pub mod user;

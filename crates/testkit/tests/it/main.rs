@@ -7,6 +7,7 @@ mod admin;
 mod api;
 mod audit;
 mod auth;
+mod continuum;
 mod fhir;
 mod mfa;
 mod ops;

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod clients;
+pub mod continuum;
 pub mod openapi;
 pub mod session;
 pub mod users;
@@ -34,6 +35,13 @@ pub fn routes() -> Router<AppState> {
         .route("/clients/{id}", get(clients::get))
         .route("/clients/{id}/care-team/{user_id}", put(clients::add_member).delete(clients::remove_member))
         .route("/audit-events", get(audit::list))
+        .route("/levels", get(continuum::levels))
+        .route("/sites", get(continuum::sites).post(continuum::create_site))
+        .route("/sites/{id}/rooms", post(continuum::add_room))
+        .route("/rooms/{id}/beds", post(continuum::add_bed))
+        .route("/clients/{id}/episodes", get(continuum::episodes).post(continuum::admit))
+        .route("/clients/{id}/episodes/{episode_id}/decisions", post(continuum::decide))
+        .route("/census", get(continuum::census))
 }
 
 /// A JSON body, with every way it can be wrong answered as problem+json.

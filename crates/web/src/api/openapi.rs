@@ -4,7 +4,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{audit, clients, session, users};
+use super::{audit, clients, continuum, session, users};
 
 struct BearerAuth;
 
@@ -29,6 +29,8 @@ impl Modify for BearerAuth {
         users::list, users::create, users::get, users::update, users::reset_password, users::reset_mfa,
         clients::list, clients::create, clients::get, clients::add_member, clients::remove_member,
         audit::list,
+        continuum::levels, continuum::sites, continuum::create_site, continuum::add_room, continuum::add_bed,
+        continuum::episodes, continuum::admit, continuum::decide, continuum::census,
     ),
     modifiers(&BearerAuth),
 )]

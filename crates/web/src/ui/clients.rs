@@ -99,6 +99,23 @@ pub struct TeamRoleOption {
     pub label: &'static str,
 }
 
+pub struct Option2 {
+    pub value: String,
+    pub label: String,
+}
+
+/// One episode as the chart shows it.
+pub struct EpisodeBlock {
+    pub id: String,
+    pub open: bool,
+    pub admitted_on: String,
+    pub discharge: String,
+    pub length_of_stay: i64,
+    pub current: String,
+    pub placements: Vec<(String, String, String, String, String, String)>,
+    pub events: Vec<(String, String, String, String, String)>,
+}
+
 #[derive(Template)]
 #[template(path = "client.html")]
 struct ClientPage {
@@ -109,10 +126,67 @@ struct ClientPage {
     staff: Vec<User>,
     team_roles: Vec<TeamRoleOption>,
     errors: Errors,
+    episodes: Vec<EpisodeBlock>,
+    open_episode: Option<String>,
+    can_admit: bool,
+    can_decide: bool,
+    levels: Vec<Option2>,
+    sites: Vec<Option2>,
+    beds: Vec<Option2>,
+    reasons: Vec<Option2>,
+    today: String,
 }
 
 fn parse_client(raw: &str) -> Result<ClientId, UiError> {
     raw.parse().map_err(|_| UiError::App(app::AppError::NotFound))
+}
+
+fn episode_block(
+    v: &app::continuum::EpisodeView,
+    today: time::Date,
+    site_names: &std::collections::HashMap<String, String>,
+    beds: &std::collections::HashMap<String, String>,
+) -> EpisodeBlock {
+    let e = &v.episode;
+    EpisodeBlock {
+        id: e.id.to_string(),
+        open: e.is_open(),
+        admitted_on: e.admitted_on.to_string(),
+        discharge: e
+            .discharge
+            .as_ref()
+            .map(|d| format!("{} – {} (TEDS {})", d.on, d.reason.label(), d.reason.teds()))
+            .unwrap_or_default(),
+        length_of_stay: e.length_of_stay(today),
+        current: e.current().map(|p| format!("Level {} since {}", p.level, p.start)).unwrap_or_default(),
+        placements: e
+            .placements
+            .iter()
+            .map(|p| {
+                (
+                    p.level.to_string(),
+                    site_names.get(&p.site.to_string()).cloned().unwrap_or_default(),
+                    p.bed.map(|b| beds.get(&b.to_string()).cloned().unwrap_or_default()).unwrap_or_default(),
+                    p.start.to_string(),
+                    p.planned_end.map(|d| d.to_string()).unwrap_or_default(),
+                    p.end.map(|d| d.to_string()).unwrap_or_else(|| "current".into()),
+                )
+            })
+            .collect(),
+        events: v
+            .events
+            .iter()
+            .map(|ev| {
+                let change = match (&ev.from_level, &ev.to_level) {
+                    (Some(a), Some(b)) if a != b => format!("{a} → {b}"),
+                    (_, Some(b)) => b.to_string(),
+                    (Some(a), None) => a.to_string(),
+                    _ => String::new(),
+                };
+                (ev.on.to_string(), ev.kind.label().to_owned(), change, ev.decided_by_name.clone(), ev.reason.clone())
+            })
+            .collect(),
+    }
 }
 
 async fn client_page(
@@ -124,7 +198,49 @@ async fn client_page(
     let view = state.app.client(&auth.ctx, id).await?;
     let can_manage_team = auth.ctx.actor.scope_for(Permission::ManageCareTeam, id).is_ok();
     let staff = if can_manage_team { state.app.staff_directory(&auth.ctx).await? } else { Vec::new() };
+    let episodes = state.app.episodes(&auth.ctx, id).await?;
+    let sites = state.app.sites(&auth.ctx).await?;
+    let site_names = sites.iter().map(|s| (s.site.id.to_string(), s.site.name.clone())).collect();
+    let bed_names = super::continuum::bed_names(&sites);
+    let today = state.app.now().date();
+    let open_episode = episodes.iter().find(|e| e.episode.is_open()).map(|e| e.episode.id.to_string());
+    let can_admit = open_episode.is_none() && auth.ctx.actor.scope_for(Permission::AdmitClient, id).is_ok();
+    let can_decide = open_episode.is_some() && auth.ctx.actor.scope_for(Permission::DecideTransition, id).is_ok();
+    let levels = state
+        .app
+        .catalogue()
+        .levels
+        .iter()
+        .rev()
+        .map(|l| Option2 { value: l.code.to_string(), label: format!("{} – {}", l.code, l.name) })
+        .collect();
+    let site_options =
+        sites.iter().map(|s| Option2 { value: s.site.id.to_string(), label: s.site.name.clone() }).collect();
+    let bed_options = sites
+        .iter()
+        .flat_map(|s| {
+            s.rooms.iter().flat_map(move |r| {
+                r.beds.iter().filter(|b| b.active).map(move |b| Option2 {
+                    value: b.id.to_string(),
+                    label: format!("{} · {} · {}", s.site.name, r.name, b.label),
+                })
+            })
+        })
+        .collect();
+    let reasons = domain::episode::DischargeReason::ALL
+        .iter()
+        .map(|r| Option2 { value: r.code().to_owned(), label: format!("{} ({})", r.label(), r.teds()) })
+        .collect();
     Ok(ClientPage {
+        episodes: episodes.iter().map(|e| episode_block(e, today, &site_names, &bed_names)).collect(),
+        open_episode,
+        can_admit,
+        can_decide,
+        levels,
+        sites: site_options,
+        beds: bed_options,
+        reasons,
+        today: today.to_string(),
         chrome: Chrome::for_user(auth, "/clients"),
         client: view.client,
         team: view.care_team,
@@ -182,4 +298,91 @@ pub async fn remove_member(
     let user: UserId = user.parse().map_err(|_| UiError::App(app::AppError::NotFound))?;
     state.app.remove_care_team_member(&auth.ctx, client, user).await?;
     Ok(Redirect::to(&format!("/clients/{client}")).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct AdmitFields {
+    #[serde(default)]
+    on: String,
+    #[serde(default)]
+    level: String,
+    #[serde(default)]
+    site: String,
+    #[serde(default)]
+    bed: String,
+    #[serde(default)]
+    planned_end: String,
+    #[serde(default)]
+    reason: String,
+}
+
+pub async fn admit(
+    State(state): State<AppState>,
+    Signed(auth): Signed,
+    Path(id): Path<String>,
+    CsrfForm(f): CsrfForm<AdmitFields>,
+) -> Result<Response, UiError> {
+    let client = parse_client(&id)?;
+    let form = app::continuum::AdmitForm {
+        on: f.on,
+        level: f.level,
+        site: f.site,
+        bed: f.bed,
+        planned_end: f.planned_end,
+        reason: f.reason,
+    };
+    match state.app.admit(&auth.ctx, client, &form).await {
+        Ok(_) => Ok(Redirect::to(&format!("/clients/{client}#episodes")).into_response()),
+        Err(e) => {
+            let errors = form_errors(e)?;
+            render(StatusCode::UNPROCESSABLE_ENTITY, &client_page(&state, &auth, client, errors).await?)
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct DecisionFields {
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    on: String,
+    #[serde(default)]
+    level: String,
+    #[serde(default)]
+    site: String,
+    #[serde(default)]
+    bed: String,
+    #[serde(default)]
+    planned_end: String,
+    #[serde(default)]
+    discharge_reason: String,
+    #[serde(default)]
+    reason: String,
+}
+
+pub async fn decide(
+    State(state): State<AppState>,
+    Signed(auth): Signed,
+    Path((id, episode)): Path<(String, String)>,
+    CsrfForm(f): CsrfForm<DecisionFields>,
+) -> Result<Response, UiError> {
+    let client = parse_client(&id)?;
+    let episode = episode.parse().map_err(|_| UiError::App(app::AppError::NotFound))?;
+    let form = app::continuum::DecisionForm {
+        kind: f.kind,
+        on: f.on,
+        level: f.level,
+        site: f.site,
+        bed: f.bed,
+        planned_end: f.planned_end,
+        discharge_reason: f.discharge_reason,
+        reason: f.reason,
+    };
+    match state.app.decide(&auth.ctx, client, episode, &form).await {
+        Ok(_) => Ok(Redirect::to(&format!("/clients/{client}#episodes")).into_response()),
+        Err(e) => {
+            let errors = form_errors(e)?;
+            render(StatusCode::UNPROCESSABLE_ENTITY, &client_page(&state, &auth, client, errors).await?)
+        }
+    }
 }

@@ -4,6 +4,7 @@ mod account;
 mod admin;
 pub(crate) mod audit;
 mod clients;
+mod continuum;
 mod dashboard;
 mod login;
 
@@ -41,6 +42,12 @@ pub fn routes() -> Router<AppState> {
         .route("/clients/{id}", get(clients::show))
         .route("/clients/{id}/team", post(clients::add_member))
         .route("/clients/{id}/team/{user}/remove", post(clients::remove_member))
+        .route("/clients/{id}/admit", post(clients::admit))
+        .route("/clients/{id}/episodes/{episode}/decide", post(clients::decide))
+        .route("/census", get(continuum::census))
+        .route("/admin/sites", get(continuum::sites).post(continuum::create_site))
+        .route("/admin/sites/{id}/rooms", post(continuum::add_room))
+        .route("/admin/rooms/{id}/beds", post(continuum::add_bed))
         .route("/static/app.css", get(css))
         .route("/static/app.js", get(js))
         .route("/static/favicon.svg", get(favicon))
@@ -103,7 +110,9 @@ impl Chrome {
             }
         };
         add("/clients", "Clients", Permission::ReadClient);
+        add("/census", "Census", Permission::ViewCensus);
         add("/admin/users", "Users", Permission::ManageUsers);
+        add("/admin/sites", "Sites and beds", Permission::ManageSites);
         add("/audit", "Audit log", Permission::ViewAuditLog);
         nav.push(NavItem { href: "/account/sessions", label: "Your account", current: current == "/account" });
         Self { nav, ..Self::limited(auth) }

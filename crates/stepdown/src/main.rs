@@ -74,7 +74,9 @@ enum AuditCommand {
 
 fn init_tracing(format: &str) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("STEPDOWN_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    // Migration chatter is not news on every start; STEPDOWN_LOG overrides the whole filter.
+    let filter =
+        EnvFilter::try_from_env("STEPDOWN_LOG").unwrap_or_else(|_| EnvFilter::new("info,sea_orm_migration=warn"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     if format == "json" {
         builder.json().flatten_event(true).init();
@@ -213,14 +215,22 @@ async fn user_command(cmd: UserCommand, storage: &Storage, file: &FileConfig) ->
         UserCommand::List => {
             use app::Store;
             let mut tx = store.read().await?;
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
             for u in tx.list_users().await? {
-                println!(
+                // A closed pipe (`| head`) ends the listing quietly instead of panicking.
+                if writeln!(
+                    out,
                     "{:<24} {:<22} {:<8} mfa={}",
                     u.username.as_str(),
                     u.role.code(),
                     if u.active { "active" } else { "inactive" },
                     if u.mfa_enabled { "on" } else { "off" }
-                );
+                )
+                .is_err()
+                {
+                    break;
+                }
             }
             Ok(std::process::ExitCode::SUCCESS)
         }

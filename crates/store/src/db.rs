@@ -86,6 +86,9 @@ impl SeaStore {
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(10))
             });
+            // A local file connection cannot go stale; the default ping on every checkout is a
+            // wasted round trip to the connection's worker thread.
+            opts.map_sqlx_sqlite_pool_opts(|o| o.test_before_acquire(false));
         }
         let db = Database::connect(opts).await.map_err(|e| ConnectError::Open(e.to_string()))?;
         let write_lock = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));

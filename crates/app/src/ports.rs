@@ -4,9 +4,9 @@
 use async_trait::async_trait;
 use domain::access::ClientScope;
 use domain::audit::{AuditEvent, ChainBreak, ChainedEvent};
-use domain::client::{Client, TeamRole};
+use domain::client::{Client, ClientRecord, Contact, Coverage, Mrn, TeamRole};
 use domain::episode::{Episode, Placement, TransitionKind};
-use domain::ids::{BedId, ClientId, EpisodeId, SessionId, SiteId, UserId};
+use domain::ids::{BedId, ClientId, ContactId, CoverageId, EpisodeId, SessionId, SiteId, UserId};
 use domain::level::LevelCode;
 use domain::site::{BedView, Site};
 use domain::user::{User, Username};
@@ -129,6 +129,15 @@ pub struct TeamMember {
     pub team_role: TeamRole,
 }
 
+/// What a client search looks for; any part may be empty.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClientQuery {
+    pub trigrams: Vec<String>,
+    pub mrn: Option<Mrn>,
+    pub date_of_birth: Option<Date>,
+    pub phone_digits: Option<String>,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RoomView {
     pub id: Uuid,
@@ -245,7 +254,32 @@ pub trait Tx: Send {
     async fn clear_login_failures(&mut self, key: ThrottleKey<'_>) -> Result<(), StoreError>;
 
     // Clients and care teams
-    async fn insert_client(&mut self, client: &Client, at: OffsetDateTime) -> Result<(), StoreError>;
+    /// Inserts the record and indexes its names for search.
+    async fn insert_client(
+        &mut self,
+        record: &ClientRecord,
+        is_demo: bool,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    async fn update_client(&mut self, record: &ClientRecord) -> Result<(), StoreError>;
+    async fn client_record(&mut self, scope: &ClientScope, id: ClientId) -> Result<Option<ClientRecord>, StoreError>;
+    async fn mrn_taken(&mut self, mrn: &Mrn) -> Result<bool, StoreError>;
+    async fn contacts(&mut self, client: ClientId) -> Result<Vec<Contact>, StoreError>;
+    async fn insert_contact(&mut self, client: ClientId, contact: &Contact) -> Result<(), StoreError>;
+    async fn delete_contact(&mut self, client: ClientId, id: ContactId) -> Result<bool, StoreError>;
+    async fn coverages(&mut self, client: ClientId) -> Result<Vec<Coverage>, StoreError>;
+    async fn insert_coverage(&mut self, client: ClientId, coverage: &Coverage) -> Result<(), StoreError>;
+    async fn delete_coverage(&mut self, client: ClientId, id: CoverageId) -> Result<bool, StoreError>;
+    /// The next number of the center's MRN sequence (starts at 1).
+    async fn next_mrn_seq(&mut self) -> Result<u64, StoreError>;
+    /// Candidates for a search, best first: by shared name trigrams, or by exact MRN, date of
+    /// birth or phone digits.
+    async fn search_clients(
+        &mut self,
+        scope: &ClientScope,
+        query: &ClientQuery,
+        limit: u64,
+    ) -> Result<Vec<ClientRecord>, StoreError>;
     async fn client(&mut self, scope: &ClientScope, id: ClientId) -> Result<Option<Client>, StoreError>;
     async fn clients(&mut self, scope: &ClientScope, limit: u64) -> Result<Vec<Client>, StoreError>;
     async fn care_team_clients(&mut self, user: UserId) -> Result<BTreeSet<ClientId>, StoreError>;

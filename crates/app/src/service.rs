@@ -25,6 +25,8 @@ pub struct AppConfig {
     pub issuer: String,
     /// Which level-of-care catalogue the center uses (`asam-3`, `asam-4`).
     pub catalogue: String,
+    /// How new medical record numbers look, e.g. `SD-{seq:06}`.
+    pub mrn_format: String,
 }
 
 impl Default for AppConfig {
@@ -37,6 +39,7 @@ impl Default for AppConfig {
             mfa_required: BTreeSet::from([Role::Admin, Role::PrivacyOfficer]),
             issuer: "Stepdown".into(),
             catalogue: "asam-3".into(),
+            mrn_format: "SD-{seq:06}".into(),
         }
     }
 }
@@ -58,6 +61,7 @@ pub struct App {
     /// takes as long as a wrong password.
     pub(crate) dummy_hash: Arc<str>,
     pub(crate) catalogue: Arc<domain::level::Catalogue>,
+    pub(crate) mrn_format: domain::client::MrnFormat,
 }
 
 impl App {
@@ -70,7 +74,9 @@ impl App {
         let dummy_hash = config.hash.hash(&crate::security::random_token())?.into();
         let catalogue = domain::level::Catalogue::builtin(&config.catalogue)
             .map_err(|_| AppError::Internal("unknown level-of-care catalogue"))?;
-        Ok(Self { store, clock, ids, config, dummy_hash, catalogue: Arc::new(catalogue) })
+        let mrn_format = domain::client::MrnFormat::parse(&config.mrn_format)
+            .map_err(|_| AppError::Internal("invalid MRN format"))?;
+        Ok(Self { store, clock, ids, config, dummy_hash, catalogue: Arc::new(catalogue), mrn_format })
     }
 
     pub fn config(&self) -> &AppConfig {

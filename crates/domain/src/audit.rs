@@ -32,6 +32,7 @@ pub enum AuditAction {
     PasswordReset,
     AccessDenied,
     ClientCreated,
+    ClientUpdated,
     ClientRead,
     ClientSearched,
     CareTeamChanged,
@@ -42,7 +43,7 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 23] = [
+    pub const ALL: [AuditAction; 24] = [
         AuditAction::LoginSuccess,
         AuditAction::LoginFailure,
         AuditAction::LoginThrottled,
@@ -59,6 +60,7 @@ impl AuditAction {
         AuditAction::PasswordReset,
         AuditAction::AccessDenied,
         AuditAction::ClientCreated,
+        AuditAction::ClientUpdated,
         AuditAction::ClientRead,
         AuditAction::ClientSearched,
         AuditAction::CareTeamChanged,
@@ -86,6 +88,7 @@ impl AuditAction {
             AuditAction::PasswordReset => "user.password_reset",
             AuditAction::AccessDenied => "access.denied",
             AuditAction::ClientCreated => "client.created",
+            AuditAction::ClientUpdated => "client.updated",
             AuditAction::ClientRead => "client.read",
             AuditAction::ClientSearched => "client.searched",
             AuditAction::CareTeamChanged => "client.care_team.changed",

@@ -78,3 +78,11 @@ id_type!(
     /// A helpline call or referral, before anyone is admitted.
     InquiryId
 );
+id_type!(
+    /// A person to contact about a client (emergency contact, family).
+    ContactId
+);
+id_type!(
+    /// A client's insurance or other payer coverage.
+    CoverageId
+);

@@ -11,6 +11,7 @@ pub mod ids;
 pub mod level;
 pub mod password;
 pub mod role;
+pub mod search;
 pub mod session;
 pub mod site;
 pub mod text;

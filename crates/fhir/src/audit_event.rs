@@ -102,6 +102,9 @@ fn classify(action: AuditAction) -> (Coding, Option<Coding>, &'static str) {
             Some(Coding::new(RESTFUL, "search-type", "search type")),
             "E",
         ),
+        ClientUpdated => {
+            (Coding::new(EVENT_TYPE, "rest", "RESTful Operation"), Some(Coding::new(RESTFUL, "update", "update")), "U")
+        }
         CareTeamChanged => {
             (Coding::new(EVENT_TYPE, "rest", "RESTful Operation"), Some(Coding::new(RESTFUL, "update", "update")), "U")
         }

@@ -4,6 +4,7 @@
 
 mod audit;
 mod backup;
+mod client_record;
 mod continuum;
 mod db;
 mod entity;

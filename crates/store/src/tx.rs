@@ -322,15 +322,70 @@ impl Tx for SeaTx {
             .map(|_| ())
     }
 
-    async fn insert_client(&mut self, c: &Client, at: OffsetDateTime) -> Result<(), StoreError> {
-        let row = client::ActiveModel {
-            id: Set(c.id.as_uuid()),
-            given_name: Set(c.given_name.as_str().to_owned()),
-            family_name: Set(c.family_name.as_str().to_owned()),
-            date_of_birth: Set(c.date_of_birth.format(DATE).map_err(corrupt("date of birth"))?),
-            created_at: Set(unix_ms(at)),
-        };
-        client::Entity::insert(row).exec(&self.txn).await.store().map(|_| ())
+    async fn insert_client(
+        &mut self,
+        record: &domain::client::ClientRecord,
+        is_demo: bool,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        crate::client_record::insert(&self.txn, record, is_demo, at).await
+    }
+
+    async fn update_client(&mut self, record: &domain::client::ClientRecord) -> Result<(), StoreError> {
+        crate::client_record::update(&self.txn, record).await
+    }
+
+    async fn client_record(
+        &mut self,
+        scope: &ClientScope,
+        id: ClientId,
+    ) -> Result<Option<domain::client::ClientRecord>, StoreError> {
+        crate::client_record::record(&self.txn, scope, id).await
+    }
+
+    async fn mrn_taken(&mut self, mrn: &domain::client::Mrn) -> Result<bool, StoreError> {
+        crate::client_record::mrn_taken(&self.txn, mrn).await
+    }
+
+    async fn contacts(&mut self, client: ClientId) -> Result<Vec<domain::client::Contact>, StoreError> {
+        crate::client_record::contacts(&self.txn, client).await
+    }
+
+    async fn insert_contact(&mut self, client: ClientId, contact: &domain::client::Contact) -> Result<(), StoreError> {
+        crate::client_record::insert_contact(&self.txn, client, contact).await
+    }
+
+    async fn delete_contact(&mut self, client: ClientId, id: domain::ids::ContactId) -> Result<bool, StoreError> {
+        crate::client_record::delete_contact(&self.txn, client, id).await
+    }
+
+    async fn coverages(&mut self, client: ClientId) -> Result<Vec<domain::client::Coverage>, StoreError> {
+        crate::client_record::coverages(&self.txn, client).await
+    }
+
+    async fn insert_coverage(
+        &mut self,
+        client: ClientId,
+        coverage: &domain::client::Coverage,
+    ) -> Result<(), StoreError> {
+        crate::client_record::insert_coverage(&self.txn, client, coverage).await
+    }
+
+    async fn delete_coverage(&mut self, client: ClientId, id: domain::ids::CoverageId) -> Result<bool, StoreError> {
+        crate::client_record::delete_coverage(&self.txn, client, id).await
+    }
+
+    async fn next_mrn_seq(&mut self) -> Result<u64, StoreError> {
+        crate::client_record::next_mrn_seq(&self.txn).await
+    }
+
+    async fn search_clients(
+        &mut self,
+        scope: &ClientScope,
+        query: &app::ports::ClientQuery,
+        limit: u64,
+    ) -> Result<Vec<domain::client::ClientRecord>, StoreError> {
+        crate::client_record::search(&self.txn, scope, query, limit).await
     }
 
     async fn client(&mut self, scope: &ClientScope, id: ClientId) -> Result<Option<Client>, StoreError> {

@@ -5,12 +5,17 @@ use sea_orm_migration::prelude::*;
 
 mod m20261127_000001_foundation;
 mod m20261127_000002_continuum;
+mod m20261127_000003_client_record;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261127_000001_foundation::Migration), Box::new(m20261127_000002_continuum::Migration)]
+        vec![
+            Box::new(m20261127_000001_foundation::Migration),
+            Box::new(m20261127_000002_continuum::Migration),
+            Box::new(m20261127_000003_client_record::Migration),
+        ]
     }
 }

@@ -11,6 +11,7 @@ mod continuum;
 mod fhir;
 mod mfa;
 mod ops;
+mod records;
 mod sessions;
 
 use testkit::TestApp;

@@ -28,6 +28,8 @@ impl Modify for BearerAuth {
         session::confirm_mfa,
         users::list, users::create, users::get, users::update, users::reset_password, users::reset_mfa,
         clients::list, clients::create, clients::get, clients::add_member, clients::remove_member,
+        clients::update, clients::search, clients::add_contact, clients::remove_contact, clients::add_coverage,
+        clients::remove_coverage,
         audit::list,
         continuum::levels, continuum::sites, continuum::create_site, continuum::add_room, continuum::add_bed,
         continuum::episodes, continuum::admit, continuum::decide, continuum::census,

@@ -18,27 +18,159 @@ use crate::auth::Signed;
 use crate::error::UiError;
 use crate::forms::CsrfForm;
 
+pub struct ResultRow {
+    pub id: String,
+    pub name: String,
+    pub mrn: String,
+    pub dob: String,
+    pub match_note: String,
+}
+
 #[derive(Template)]
 #[template(path = "clients.html")]
 struct ClientsPage {
     chrome: Chrome,
     clients: Vec<Client>,
     can_create: bool,
+    query: String,
+    results: Option<Vec<ResultRow>>,
+    errors: Errors,
 }
 
 pub async fn list(State(state): State<AppState>, Signed(auth): Signed) -> Result<Response, UiError> {
     let clients = state.app.clients(&auth.ctx, 200).await?;
     let can_create = grant(auth.user.role, Permission::CreateClient).is_some();
-    ok(&ClientsPage { chrome: Chrome::for_user(&auth, "/clients"), clients, can_create })
+    ok(&ClientsPage {
+        chrome: Chrome::for_user(&auth, "/clients"),
+        clients,
+        can_create,
+        query: String::new(),
+        results: None,
+        errors: Errors::default(),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct SearchForm {
+    #[serde(default)]
+    q: String,
+}
+
+/// Search is a POST: what people type here is often a name, and names stay out of URLs.
+pub async fn search(
+    State(state): State<AppState>,
+    Signed(auth): Signed,
+    CsrfForm(f): CsrfForm<SearchForm>,
+) -> Result<Response, UiError> {
+    let can_create = grant(auth.user.role, Permission::CreateClient).is_some();
+    let (results, errors, status) = match state.app.search_clients(&auth.ctx, &f.q).await {
+        Ok(hits) => (
+            Some(
+                hits.into_iter()
+                    .map(|h| ResultRow {
+                        id: h.record.client.id.to_string(),
+                        name: format!("{}, {}", h.record.client.family_name, h.record.client.given_name),
+                        mrn: h.record.mrn.to_string(),
+                        dob: h.record.client.date_of_birth.to_string(),
+                        match_note: if h.score >= 1.0 {
+                            "exact".into()
+                        } else {
+                            format!("{:.0}% name match", h.score * 100.0)
+                        },
+                    })
+                    .collect(),
+            ),
+            Errors::default(),
+            StatusCode::OK,
+        ),
+        Err(e) => (None, form_errors(e)?, StatusCode::UNPROCESSABLE_ENTITY),
+    };
+    let page = ClientsPage {
+        chrome: Chrome::for_user(&auth, "/clients"),
+        clients: Vec::new(),
+        can_create,
+        query: f.q,
+        results,
+        errors,
+    };
+    render(status, &page)
+}
+
+/// The registration form's fields, as typed (for new and edit).
+#[derive(Deserialize, Default, Clone)]
+pub struct ClientForm {
+    #[serde(default)]
+    given_name: String,
+    #[serde(default)]
+    family_name: String,
+    #[serde(default)]
+    date_of_birth: String,
+    #[serde(default)]
+    preferred_name: String,
+    #[serde(default)]
+    pronouns: String,
+    #[serde(default)]
+    sex: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    address: String,
+    #[serde(default)]
+    mrn: String,
+}
+
+impl ClientForm {
+    fn to_app(&self) -> NewClientForm {
+        NewClientForm {
+            given_name: self.given_name.clone(),
+            family_name: self.family_name.clone(),
+            date_of_birth: self.date_of_birth.clone(),
+            preferred_name: self.preferred_name.clone(),
+            pronouns: self.pronouns.clone(),
+            sex: self.sex.clone(),
+            phone: self.phone.clone(),
+            email: self.email.clone(),
+            address: self.address.clone(),
+            mrn: self.mrn.clone(),
+        }
+    }
+
+    fn from_record(r: &domain::client::ClientRecord) -> Self {
+        let d = &r.demographics;
+        Self {
+            given_name: r.client.given_name.to_string(),
+            family_name: r.client.family_name.to_string(),
+            date_of_birth: r.client.date_of_birth.to_string(),
+            preferred_name: d.preferred_name.clone().unwrap_or_default(),
+            pronouns: d.pronouns.clone().unwrap_or_default(),
+            sex: d.sex.map(|s| s.code().to_owned()).unwrap_or_default(),
+            phone: d.phone.clone().unwrap_or_default(),
+            email: d.email.clone().unwrap_or_default(),
+            address: d.address.clone().unwrap_or_default(),
+            mrn: r.mrn.to_string(),
+        }
+    }
+}
+
+pub struct SexOption {
+    pub code: &'static str,
+    pub label: &'static str,
+}
+
+fn sex_options() -> Vec<SexOption> {
+    domain::client::Sex::ALL.iter().map(|s| SexOption { code: s.code(), label: s.label() }).collect()
 }
 
 #[derive(Template)]
 #[template(path = "client_new.html")]
 struct NewClientPage {
     chrome: Chrome,
-    given_name: String,
-    family_name: String,
-    date_of_birth: String,
+    f: ClientForm,
+    sexes: Vec<SexOption>,
+    action: String,
+    editing: bool,
     errors: Errors,
 }
 
@@ -51,21 +183,12 @@ pub async fn new_form(Signed(auth): Signed) -> Result<Response, UiError> {
     }
     ok(&NewClientPage {
         chrome: Chrome::for_user(&auth, "/clients"),
-        given_name: String::new(),
-        family_name: String::new(),
-        date_of_birth: String::new(),
+        f: ClientForm::default(),
+        sexes: sex_options(),
+        action: "/clients/new".into(),
+        editing: false,
         errors: Errors::default(),
     })
-}
-
-#[derive(Deserialize)]
-pub struct ClientForm {
-    #[serde(default)]
-    given_name: String,
-    #[serde(default)]
-    family_name: String,
-    #[serde(default)]
-    date_of_birth: String,
 }
 
 pub async fn create(
@@ -73,25 +196,156 @@ pub async fn create(
     Signed(auth): Signed,
     CsrfForm(f): CsrfForm<ClientForm>,
 ) -> Result<Response, UiError> {
-    let form = NewClientForm {
-        given_name: f.given_name.clone(),
-        family_name: f.family_name.clone(),
-        date_of_birth: f.date_of_birth.clone(),
-    };
-    match state.app.create_client(&auth.ctx, &form).await {
+    match state.app.create_client(&auth.ctx, &f.to_app()).await {
         Ok(client) => Ok(Redirect::to(&format!("/clients/{}", client.id)).into_response()),
         Err(e) => {
             let errors = form_errors(e)?;
             let page = NewClientPage {
                 chrome: Chrome::for_user(&auth, "/clients"),
-                given_name: f.given_name,
-                family_name: f.family_name,
-                date_of_birth: f.date_of_birth,
+                f,
+                sexes: sex_options(),
+                action: "/clients/new".into(),
+                editing: false,
                 errors,
             };
             render(StatusCode::UNPROCESSABLE_ENTITY, &page)
         }
     }
+}
+
+pub async fn edit_form(
+    State(state): State<AppState>,
+    Signed(auth): Signed,
+    Path(id): Path<String>,
+) -> Result<Response, UiError> {
+    let id = parse_client(&id)?;
+    let view = state.app.client(&auth.ctx, id).await?;
+    ok(&NewClientPage {
+        chrome: Chrome::for_user(&auth, "/clients"),
+        f: ClientForm::from_record(&view.record),
+        sexes: sex_options(),
+        action: format!("/clients/{id}/edit"),
+        editing: true,
+        errors: Errors::default(),
+    })
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    Signed(auth): Signed,
+    Path(id): Path<String>,
+    CsrfForm(f): CsrfForm<ClientForm>,
+) -> Result<Response, UiError> {
+    let id = parse_client(&id)?;
+    match state.app.update_client(&auth.ctx, id, &f.to_app()).await {
+        Ok(_) => Ok(Redirect::to(&format!("/clients/{id}")).into_response()),
+        Err(e) => {
+            let errors = form_errors(e)?;
+            let page = NewClientPage {
+                chrome: Chrome::for_user(&auth, "/clients"),
+                f,
+                sexes: sex_options(),
+                action: format!("/clients/{id}/edit"),
+                editing: true,
+                errors,
+            };
+            render(StatusCode::UNPROCESSABLE_ENTITY, &page)
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ContactFields {
+    #[serde(default)]
+    contact_name: String,
+    #[serde(default)]
+    relationship: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    email: String,
+    emergency: Option<String>,
+}
+
+pub async fn add_contact(
+    State(state): State<AppState>,
+    Signed(auth): Signed,
+    Path(id): Path<String>,
+    CsrfForm(f): CsrfForm<ContactFields>,
+) -> Result<Response, UiError> {
+    let client = parse_client(&id)?;
+    let form = app::clients::ContactForm {
+        name: f.contact_name,
+        relationship: f.relationship,
+        phone: f.phone,
+        email: f.email,
+        emergency: f.emergency.is_some(),
+    };
+    match state.app.add_contact(&auth.ctx, client, &form).await {
+        Ok(_) => Ok(Redirect::to(&format!("/clients/{client}#contacts")).into_response()),
+        Err(e) => {
+            let errors = form_errors(e)?;
+            render(StatusCode::UNPROCESSABLE_ENTITY, &client_page(&state, &auth, client, errors).await?)
+        }
+    }
+}
+
+pub async fn remove_contact(
+    State(state): State<AppState>,
+    Signed(auth): Signed,
+    Path((id, contact)): Path<(String, String)>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Result<Response, UiError> {
+    let client = parse_client(&id)?;
+    let contact = contact.parse().map_err(|_| UiError::App(app::AppError::NotFound))?;
+    state.app.remove_contact(&auth.ctx, client, contact).await?;
+    Ok(Redirect::to(&format!("/clients/{client}#contacts")).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct CoverageFields {
+    #[serde(default)]
+    payer: String,
+    #[serde(default)]
+    member_id: String,
+    #[serde(default)]
+    group_number: String,
+    #[serde(default)]
+    priority: String,
+}
+
+pub async fn add_coverage(
+    State(state): State<AppState>,
+    Signed(auth): Signed,
+    Path(id): Path<String>,
+    CsrfForm(f): CsrfForm<CoverageFields>,
+) -> Result<Response, UiError> {
+    let client = parse_client(&id)?;
+    let form = app::clients::CoverageForm {
+        payer: f.payer,
+        member_id: f.member_id,
+        group_number: f.group_number,
+        priority: f.priority,
+    };
+    match state.app.add_coverage(&auth.ctx, client, &form).await {
+        Ok(_) => Ok(Redirect::to(&format!("/clients/{client}#coverage")).into_response()),
+        Err(e) => {
+            let errors = form_errors(e)?;
+            render(StatusCode::UNPROCESSABLE_ENTITY, &client_page(&state, &auth, client, errors).await?)
+        }
+    }
+}
+
+pub async fn remove_coverage(
+    State(state): State<AppState>,
+    Signed(auth): Signed,
+    Path((id, coverage)): Path<(String, String)>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Result<Response, UiError> {
+    let client = parse_client(&id)?;
+    let coverage = coverage.parse().map_err(|_| UiError::App(app::AppError::NotFound))?;
+    state.app.remove_coverage(&auth.ctx, client, coverage).await?;
+    Ok(Redirect::to(&format!("/clients/{client}#coverage")).into_response())
 }
 
 pub struct TeamRoleOption {
@@ -121,6 +375,10 @@ pub struct EpisodeBlock {
 struct ClientPage {
     chrome: Chrome,
     client: Client,
+    record: domain::client::ClientRecord,
+    contacts: Vec<domain::client::Contact>,
+    coverages: Vec<domain::client::Coverage>,
+    can_edit: bool,
     team: Vec<app::ports::TeamMember>,
     can_manage_team: bool,
     staff: Vec<User>,
@@ -231,7 +489,12 @@ async fn client_page(
         .iter()
         .map(|r| Option2 { value: r.code().to_owned(), label: format!("{} ({})", r.label(), r.teds()) })
         .collect();
+    let can_edit = auth.ctx.actor.scope_for(Permission::AdmitClient, id).is_ok();
     Ok(ClientPage {
+        record: view.record.clone(),
+        contacts: view.contacts.clone(),
+        coverages: view.coverages.clone(),
+        can_edit,
         episodes: episodes.iter().map(|e| episode_block(e, today, &site_names, &bed_names)).collect(),
         open_episode,
         can_admit,

@@ -430,6 +430,10 @@ impl App {
         let reason = reason.ok_or_else(|| AppError::invalid("reason", "Reason must not be empty"))?;
         episode.apply(transition, &self.catalogue, self.today()).map_err(refused)?;
         tx.save_episode(&episode, &self.catalogue.id, self.now()).await?;
+        if kind == TransitionKind::Discharge {
+            // Follow-up contacts at 30, 60 and 90 days are part of every discharge.
+            tx.schedule_follow_ups(&self.follow_ups_for(&episode)).await?;
+        }
         let ev = self.decision_event(ctx, episode_id, kind, on, &reason, (from, to_level, planned_end));
         tx.insert_episode_event(&ev).await?;
         let audit = AuditEvent {

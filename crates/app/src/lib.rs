@@ -5,6 +5,7 @@
 //! audit event written in the same transaction as the change. This crate is the only place
 //! that decides who may see what; it knows nothing of HTTP or SQL.
 
+pub mod aftercare;
 pub mod audit_log;
 pub mod auth;
 pub mod clients;

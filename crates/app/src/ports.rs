@@ -129,6 +129,20 @@ pub struct TeamMember {
     pub team_role: TeamRole,
 }
 
+/// A follow-up contact: scheduled at discharge, answered later.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FollowUp {
+    pub id: domain::ids::FollowUpId,
+    pub episode: EpisodeId,
+    pub client: ClientId,
+    /// 30, 60 or 90.
+    pub day: u16,
+    pub due_on: Date,
+    pub outcome: Option<domain::aftercare::FollowUpOutcome>,
+    pub recorded_at: Option<OffsetDateTime>,
+    pub recorded_by: Option<UserId>,
+}
+
 /// What a client search looks for; any part may be empty.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ClientQuery {
@@ -314,6 +328,41 @@ pub trait Tx: Send {
     async fn episode_events(&mut self, episode: EpisodeId) -> Result<Vec<EpisodeEvent>, StoreError>;
     /// Everyone in an open placement, within `scope`.
     async fn census(&mut self, scope: &ClientScope) -> Result<Vec<CensusRow>, StoreError>;
+
+    // Aftercare
+    async fn aftercare_plan(
+        &mut self,
+        episode: EpisodeId,
+    ) -> Result<Option<domain::aftercare::AftercarePlan>, StoreError>;
+    async fn save_aftercare_plan(
+        &mut self,
+        episode: EpisodeId,
+        plan: &domain::aftercare::AftercarePlan,
+        by: UserId,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    async fn schedule_follow_ups(&mut self, items: &[FollowUp]) -> Result<(), StoreError>;
+    async fn follow_ups_of(&mut self, episode: EpisodeId) -> Result<Vec<FollowUp>, StoreError>;
+    async fn follow_up(
+        &mut self,
+        scope: &ClientScope,
+        id: domain::ids::FollowUpId,
+    ) -> Result<Option<FollowUp>, StoreError>;
+    /// Unanswered follow-ups due on or before `until`, oldest first.
+    async fn follow_ups_due(
+        &mut self,
+        scope: &ClientScope,
+        until: Date,
+        limit: u64,
+    ) -> Result<Vec<FollowUp>, StoreError>;
+    /// Records the outcome once; false when it was already recorded.
+    async fn record_follow_up(
+        &mut self,
+        id: domain::ids::FollowUpId,
+        outcome: &domain::aftercare::FollowUpOutcome,
+        by: UserId,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
 
     // Audit
     /// Chains `events` onto the log inside this transaction.

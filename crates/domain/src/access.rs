@@ -62,6 +62,7 @@ pub enum Permission {
     AdmitClient,
     DecideTransition,
     ViewCensus,
+    PlanAftercare,
 }
 
 impl Permission {
@@ -76,6 +77,7 @@ impl Permission {
             Permission::AdmitClient => "admit_client",
             Permission::DecideTransition => "decide_transition",
             Permission::ViewCensus => "view_census",
+            Permission::PlanAftercare => "plan_aftercare",
         }
     }
 }
@@ -98,7 +100,10 @@ pub const fn grant(role: Role, permission: Permission) -> Option<Reach> {
     match (role, permission) {
         (Admin | PrivacyOfficer, ManageUsers | ViewAuditLog) => Some(Reach::System),
         (Admin, ManageSites) => Some(Reach::System),
-        (Supervisor, ReadClient | ManageCareTeam | AdmitClient | DecideTransition) => Some(Reach::AllClients),
+        (Supervisor, ReadClient | ManageCareTeam | AdmitClient | DecideTransition | PlanAftercare) => {
+            Some(Reach::AllClients)
+        }
+        (Counselor, PlanAftercare) => Some(Reach::CareTeam),
         (Supervisor | Admissions, CreateClient) => Some(Reach::System),
         (Counselor | ProgramCoordinator | Admissions, ReadClient) => Some(Reach::CareTeam),
         (Admissions, AdmitClient) => Some(Reach::CareTeam),
@@ -203,9 +208,13 @@ mod tests {
                     (AdmitClient, Reach::AllClients),
                     (DecideTransition, Reach::AllClients),
                     (ViewCensus, Reach::System),
+                    (PlanAftercare, Reach::AllClients),
                 ],
             ),
-            (Counselor, &[(ReadClient, Reach::CareTeam), (ViewCensus, Reach::System)]),
+            (
+                Counselor,
+                &[(ReadClient, Reach::CareTeam), (ViewCensus, Reach::System), (PlanAftercare, Reach::CareTeam)],
+            ),
             (ProgramCoordinator, &[(ReadClient, Reach::CareTeam), (ViewCensus, Reach::System)]),
             (
                 Admissions,
@@ -230,6 +239,7 @@ mod tests {
             AdmitClient,
             DecideTransition,
             ViewCensus,
+            PlanAftercare,
         ];
         for (role, grants) in expected {
             for p in all {

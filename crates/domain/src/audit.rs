@@ -40,10 +40,12 @@ pub enum AuditAction {
     SiteChanged,
     EpisodeAdmitted,
     EpisodeDecided,
+    AftercareSaved,
+    FollowUpRecorded,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 24] = [
+    pub const ALL: [AuditAction; 26] = [
         AuditAction::LoginSuccess,
         AuditAction::LoginFailure,
         AuditAction::LoginThrottled,
@@ -68,6 +70,8 @@ impl AuditAction {
         AuditAction::SiteChanged,
         AuditAction::EpisodeAdmitted,
         AuditAction::EpisodeDecided,
+        AuditAction::AftercareSaved,
+        AuditAction::FollowUpRecorded,
     ];
 
     pub const fn code(self) -> &'static str {
@@ -96,6 +100,8 @@ impl AuditAction {
             AuditAction::SiteChanged => "site.changed",
             AuditAction::EpisodeAdmitted => "episode.admitted",
             AuditAction::EpisodeDecided => "episode.decided",
+            AuditAction::AftercareSaved => "aftercare.saved",
+            AuditAction::FollowUpRecorded => "follow_up.recorded",
         }
     }
 

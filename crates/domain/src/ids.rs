@@ -86,3 +86,7 @@ id_type!(
     /// A client's insurance or other payer coverage.
     CoverageId
 );
+id_type!(
+    /// One scheduled follow-up contact after discharge.
+    FollowUpId
+);

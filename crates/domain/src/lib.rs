@@ -4,6 +4,7 @@
 //! parameters, so every rule here is a pure function that tests can pin down exactly.
 
 pub mod access;
+pub mod aftercare;
 pub mod audit;
 pub mod client;
 pub mod episode;

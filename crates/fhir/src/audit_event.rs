@@ -113,6 +113,9 @@ fn classify(action: AuditAction) -> (Coding, Option<Coding>, &'static str) {
         EpisodeAdmitted => {
             (Coding::new(EVENT_TYPE, "rest", "RESTful Operation"), Some(Coding::new(RESTFUL, "create", "create")), "C")
         }
+        AftercareSaved | FollowUpRecorded => {
+            (Coding::new(EVENT_TYPE, "rest", "RESTful Operation"), Some(Coding::new(RESTFUL, "update", "update")), "U")
+        }
         EpisodeDecided => {
             (Coding::new(EVENT_TYPE, "rest", "RESTful Operation"), Some(Coding::new(RESTFUL, "update", "update")), "U")
         }

@@ -2,6 +2,7 @@
 //! tree (one for SQLite and PostgreSQL alike), the session and throttle tables, and the
 //! hash-chained audit log with its group-commit writer.
 
+mod aftercare;
 mod audit;
 mod backup;
 mod client_record;

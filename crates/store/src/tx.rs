@@ -557,6 +557,61 @@ impl Tx for SeaTx {
         crate::continuum::census(&self.txn, scope).await
     }
 
+    async fn aftercare_plan(
+        &mut self,
+        episode: domain::ids::EpisodeId,
+    ) -> Result<Option<domain::aftercare::AftercarePlan>, StoreError> {
+        crate::aftercare::plan(&self.txn, episode).await
+    }
+
+    async fn save_aftercare_plan(
+        &mut self,
+        episode: domain::ids::EpisodeId,
+        plan: &domain::aftercare::AftercarePlan,
+        by: UserId,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        crate::aftercare::save_plan(&self.txn, episode, plan, by, at).await
+    }
+
+    async fn schedule_follow_ups(&mut self, items: &[app::ports::FollowUp]) -> Result<(), StoreError> {
+        crate::aftercare::schedule(&self.txn, items).await
+    }
+
+    async fn follow_ups_of(
+        &mut self,
+        episode: domain::ids::EpisodeId,
+    ) -> Result<Vec<app::ports::FollowUp>, StoreError> {
+        crate::aftercare::of_episode(&self.txn, episode).await
+    }
+
+    async fn follow_up(
+        &mut self,
+        scope: &ClientScope,
+        id: domain::ids::FollowUpId,
+    ) -> Result<Option<app::ports::FollowUp>, StoreError> {
+        crate::aftercare::one(&self.txn, scope, id).await
+    }
+
+    async fn follow_ups_due(
+        &mut self,
+        scope: &ClientScope,
+        until: time::Date,
+        limit: u64,
+    ) -> Result<Vec<app::ports::FollowUp>, StoreError> {
+        crate::aftercare::due(&self.txn, scope, until, limit).await
+    }
+
+    async fn record_follow_up(
+        &mut self,
+        id: domain::ids::FollowUpId,
+        outcome: &domain::aftercare::FollowUpOutcome,
+        by: UserId,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        crate::aftercare::record(&self.txn, id, outcome, by, at).await
+    }
+
     async fn append_audit(&mut self, events: Vec<AuditEvent>) -> Result<(), StoreError> {
         self.pending_audit.extend(events);
         Ok(())

@@ -1,6 +1,7 @@
 //! Table mappings. Instants are stored as Unix epoch milliseconds (`BIGINT`) so the same
 //! comparisons and indexes work identically on SQLite and PostgreSQL.
 
+pub mod aftercare_plan;
 pub mod audit_event;
 pub mod audit_head;
 pub mod bed;
@@ -11,6 +12,7 @@ pub mod client_coverage;
 pub mod client_trigram;
 pub mod episode;
 pub mod episode_event;
+pub mod follow_up;
 pub mod login_failure;
 pub mod placement;
 pub mod room;

@@ -6,6 +6,7 @@ use sea_orm_migration::prelude::*;
 mod m20261127_000001_foundation;
 mod m20261127_000002_continuum;
 mod m20261127_000003_client_record;
+mod m20261127_000004_aftercare;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000001_foundation::Migration),
             Box::new(m20261127_000002_continuum::Migration),
             Box::new(m20261127_000003_client_record::Migration),
+            Box::new(m20261127_000004_aftercare::Migration),
         ]
     }
 }

@@ -4,6 +4,7 @@
 
 mod access;
 mod admin;
+mod aftercare;
 mod api;
 mod audit;
 mod auth;

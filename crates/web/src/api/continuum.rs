@@ -410,3 +410,140 @@ pub async fn census(State(state): State<AppState>, ApiAuth(auth): ApiAuth) -> Re
         past_planned_end: c.past_planned_end.iter().map(|r| r.client.id.to_string()).collect(),
     }))
 }
+
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AftercarePlanDto {
+    pub referrals: Option<String>,
+    pub sober_living: Option<String>,
+    pub meetings: Option<String>,
+    pub medication: Option<String>,
+    pub appointments: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FollowUpDto {
+    pub id: String,
+    pub client_id: String,
+    pub episode_id: String,
+    pub day: u16,
+    pub due_on: String,
+    pub recorded_at: Option<String>,
+    pub reached: Option<bool>,
+    pub substance_use: Option<String>,
+    pub working_or_in_school: Option<bool>,
+    pub readmitted_elsewhere: Option<bool>,
+    pub notes: Option<String>,
+}
+
+fn follow_up_dto(f: &app::ports::FollowUp) -> FollowUpDto {
+    let o = f.outcome.as_ref();
+    FollowUpDto {
+        id: f.id.to_string(),
+        client_id: f.client.to_string(),
+        episode_id: f.episode.to_string(),
+        day: f.day,
+        due_on: f.due_on.to_string(),
+        recorded_at: f.recorded_at.map(super::fmt_rfc3339),
+        reached: o.map(|o| o.reached),
+        substance_use: o.and_then(|o| o.substance_use).map(|s| s.code().to_owned()),
+        working_or_in_school: o.and_then(|o| o.working_or_in_school),
+        readmitted_elsewhere: o.and_then(|o| o.readmitted_elsewhere),
+        notes: o.and_then(|o| o.notes.clone()),
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AftercareDto {
+    pub plan: Option<AftercarePlanDto>,
+    pub follow_ups: Vec<FollowUpDto>,
+}
+
+/// An episode's aftercare plan and follow-ups.
+#[utoipa::path(get, path = "/api/v1/clients/{id}/episodes/{episode_id}/aftercare", tag = "continuum", security(("bearer" = [])),
+    params(("id" = String, Path), ("episode_id" = String, Path)), responses((status = 200, body = AftercareDto)))]
+pub async fn aftercare(
+    State(state): State<AppState>,
+    ApiAuth(auth): ApiAuth,
+    Path((id, episode)): Path<(String, String)>,
+) -> Result<Json<AftercareDto>, ApiError> {
+    let a = state.app.aftercare(&auth.ctx, path_id(&id)?, path_id(&episode)?).await?;
+    Ok(Json(AftercareDto {
+        plan: a.plan.map(|p| AftercarePlanDto {
+            referrals: p.referrals,
+            sober_living: p.sober_living,
+            meetings: p.meetings,
+            medication: p.medication,
+            appointments: p.appointments,
+        }),
+        follow_ups: a.follow_ups.iter().map(follow_up_dto).collect(),
+    }))
+}
+
+/// Write an episode's aftercare plan (replaces the previous text).
+#[utoipa::path(put, path = "/api/v1/clients/{id}/episodes/{episode_id}/aftercare", tag = "continuum",
+    request_body = AftercarePlanDto, security(("bearer" = [])), params(("id" = String, Path), ("episode_id" = String, Path)),
+    responses((status = 204), (status = 422, body = Problem)))]
+pub async fn save_aftercare(
+    State(state): State<AppState>,
+    ApiAuth(auth): ApiAuth,
+    Path((id, episode)): Path<(String, String)>,
+    ApiJson(req): ApiJson<AftercarePlanDto>,
+) -> Result<StatusCode, ApiError> {
+    let form = app::aftercare::PlanForm {
+        referrals: req.referrals.unwrap_or_default(),
+        sober_living: req.sober_living.unwrap_or_default(),
+        meetings: req.meetings.unwrap_or_default(),
+        medication: req.medication.unwrap_or_default(),
+        appointments: req.appointments.unwrap_or_default(),
+    };
+    state.app.save_aftercare_plan(&auth.ctx, path_id(&id)?, path_id(&episode)?, &form).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Follow-ups due by today that nobody has answered, within the caller's caseload.
+#[utoipa::path(get, path = "/api/v1/follow-ups", tag = "continuum", security(("bearer" = [])),
+    responses((status = 200, body = Vec<FollowUpDto>), (status = 403, body = Problem)))]
+pub async fn follow_ups_due(
+    State(state): State<AppState>,
+    ApiAuth(auth): ApiAuth,
+) -> Result<Json<Vec<FollowUpDto>>, ApiError> {
+    let due = state.app.follow_ups_due(&auth.ctx).await?;
+    Ok(Json(due.iter().map(|(f, _)| follow_up_dto(f)).collect()))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OutcomeRequest {
+    pub reached: bool,
+    /// abstinent, using or unknown (required when reached)
+    pub substance_use: Option<String>,
+    pub working_or_in_school: Option<bool>,
+    pub readmitted_elsewhere: Option<bool>,
+    pub notes: Option<String>,
+}
+
+/// Record what a follow-up call found (once).
+#[utoipa::path(post, path = "/api/v1/follow-ups/{id}", tag = "continuum", request_body = OutcomeRequest, security(("bearer" = [])),
+    params(("id" = String, Path)), responses((status = 204), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn record_follow_up(
+    State(state): State<AppState>,
+    ApiAuth(auth): ApiAuth,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<OutcomeRequest>,
+) -> Result<StatusCode, ApiError> {
+    let yn = |b: Option<bool>| match b {
+        Some(true) => "yes".to_owned(),
+        Some(false) => "no".to_owned(),
+        None => String::new(),
+    };
+    let form = app::aftercare::OutcomeForm {
+        reached: yn(Some(req.reached)),
+        substance_use: req.substance_use.unwrap_or_default(),
+        working_or_in_school: yn(req.working_or_in_school),
+        readmitted_elsewhere: yn(req.readmitted_elsewhere),
+        notes: req.notes.unwrap_or_default(),
+    };
+    state.app.record_follow_up(&auth.ctx, path_id(&id)?, &form).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -47,6 +47,12 @@ pub fn routes() -> Router<AppState> {
         .route("/clients/{id}/episodes", get(continuum::episodes).post(continuum::admit))
         .route("/clients/{id}/episodes/{episode_id}/decisions", post(continuum::decide))
         .route("/census", get(continuum::census))
+        .route(
+            "/clients/{id}/episodes/{episode_id}/aftercare",
+            get(continuum::aftercare).put(continuum::save_aftercare),
+        )
+        .route("/follow-ups", get(continuum::follow_ups_due))
+        .route("/follow-ups/{id}", post(continuum::record_follow_up))
 }
 
 /// A JSON body, with every way it can be wrong answered as problem+json.

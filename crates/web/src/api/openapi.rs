@@ -33,6 +33,7 @@ impl Modify for BearerAuth {
         audit::list,
         continuum::levels, continuum::sites, continuum::create_site, continuum::add_room, continuum::add_bed,
         continuum::episodes, continuum::admit, continuum::decide, continuum::census,
+        continuum::aftercare, continuum::save_aftercare, continuum::follow_ups_due, continuum::record_follow_up,
     ),
     modifiers(&BearerAuth),
 )]

@@ -368,6 +368,40 @@ pub struct EpisodeBlock {
     pub current: String,
     pub placements: Vec<(String, String, String, String, String, String)>,
     pub events: Vec<(String, String, String, String, String)>,
+    pub plan: domain::aftercare::AftercarePlan,
+    pub follow_ups: Vec<FollowUpRow>,
+}
+
+pub struct FollowUpRow {
+    pub id: String,
+    pub day: u16,
+    pub due_on: String,
+    pub answered: bool,
+    pub summary: String,
+}
+
+pub fn follow_up_row(f: &app::ports::FollowUp) -> FollowUpRow {
+    let summary = match &f.outcome {
+        None => String::new(),
+        Some(o) if !o.reached => "Not reached".into(),
+        Some(o) => {
+            let mut parts = vec![format!("Reached; {}", o.substance_use.map(|s| s.label()).unwrap_or(""))];
+            if let Some(w) = o.working_or_in_school {
+                parts.push(if w { "working or in school".into() } else { "not working or in school".into() });
+            }
+            if o.readmitted_elsewhere == Some(true) {
+                parts.push("readmitted elsewhere".into());
+            }
+            parts.join("; ")
+        }
+    };
+    FollowUpRow {
+        id: f.id.to_string(),
+        day: f.day,
+        due_on: f.due_on.to_string(),
+        answered: f.outcome.is_some(),
+        summary,
+    }
 }
 
 #[derive(Template)]
@@ -376,6 +410,7 @@ struct ClientPage {
     chrome: Chrome,
     client: Client,
     record: domain::client::ClientRecord,
+    can_plan: bool,
     contacts: Vec<domain::client::Contact>,
     coverages: Vec<domain::client::Coverage>,
     can_edit: bool,
@@ -401,6 +436,7 @@ fn parse_client(raw: &str) -> Result<ClientId, UiError> {
 
 fn episode_block(
     v: &app::continuum::EpisodeView,
+    aftercare: app::aftercare::Aftercare,
     today: time::Date,
     site_names: &std::collections::HashMap<String, String>,
     beds: &std::collections::HashMap<String, String>,
@@ -444,6 +480,8 @@ fn episode_block(
                 (ev.on.to_string(), ev.kind.label().to_owned(), change, ev.decided_by_name.clone(), ev.reason.clone())
             })
             .collect(),
+        plan: aftercare.plan.unwrap_or_default(),
+        follow_ups: aftercare.follow_ups.iter().map(follow_up_row).collect(),
     }
 }
 
@@ -490,12 +528,19 @@ async fn client_page(
         .map(|r| Option2 { value: r.code().to_owned(), label: format!("{} ({})", r.label(), r.teds()) })
         .collect();
     let can_edit = auth.ctx.actor.scope_for(Permission::AdmitClient, id).is_ok();
+    let mut blocks = Vec::with_capacity(episodes.len());
+    for e in &episodes {
+        let aftercare = state.app.aftercare(&auth.ctx, id, e.episode.id).await?;
+        blocks.push(episode_block(e, aftercare, today, &site_names, &bed_names));
+    }
+    let can_plan = auth.ctx.actor.scope_for(Permission::PlanAftercare, id).is_ok();
     Ok(ClientPage {
+        can_plan,
         record: view.record.clone(),
         contacts: view.contacts.clone(),
         coverages: view.coverages.clone(),
         can_edit,
-        episodes: episodes.iter().map(|e| episode_block(e, today, &site_names, &bed_names)).collect(),
+        episodes: blocks,
         open_episode,
         can_admit,
         can_decide,
@@ -643,6 +688,44 @@ pub async fn decide(
     };
     match state.app.decide(&auth.ctx, client, episode, &form).await {
         Ok(_) => Ok(Redirect::to(&format!("/clients/{client}#episodes")).into_response()),
+        Err(e) => {
+            let errors = form_errors(e)?;
+            render(StatusCode::UNPROCESSABLE_ENTITY, &client_page(&state, &auth, client, errors).await?)
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PlanFields {
+    #[serde(default)]
+    referrals: String,
+    #[serde(default)]
+    sober_living: String,
+    #[serde(default)]
+    meetings: String,
+    #[serde(default)]
+    medication: String,
+    #[serde(default)]
+    appointments: String,
+}
+
+pub async fn save_plan(
+    State(state): State<AppState>,
+    Signed(auth): Signed,
+    Path((id, episode)): Path<(String, String)>,
+    CsrfForm(f): CsrfForm<PlanFields>,
+) -> Result<Response, UiError> {
+    let client = parse_client(&id)?;
+    let episode = episode.parse().map_err(|_| UiError::App(app::AppError::NotFound))?;
+    let form = app::aftercare::PlanForm {
+        referrals: f.referrals,
+        sober_living: f.sober_living,
+        meetings: f.meetings,
+        medication: f.medication,
+        appointments: f.appointments,
+    };
+    match state.app.save_aftercare_plan(&auth.ctx, client, episode, &form).await {
+        Ok(_) => Ok(Redirect::to(&format!("/clients/{client}#episode-{episode}")).into_response()),
         Err(e) => {
             let errors = form_errors(e)?;
             render(StatusCode::UNPROCESSABLE_ENTITY, &client_page(&state, &auth, client, errors).await?)

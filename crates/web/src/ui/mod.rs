@@ -6,6 +6,7 @@ pub(crate) mod audit;
 mod clients;
 mod continuum;
 mod dashboard;
+mod follow_ups;
 mod login;
 
 use app::FieldError;
@@ -51,6 +52,9 @@ pub fn routes() -> Router<AppState> {
         .route("/clients/{id}/admit", post(clients::admit))
         .route("/clients/{id}/episodes/{episode}/decide", post(clients::decide))
         .route("/census", get(continuum::census))
+        .route("/follow-ups", get(follow_ups::list))
+        .route("/follow-ups/{id}", post(follow_ups::record))
+        .route("/clients/{id}/episodes/{episode}/aftercare", post(clients::save_plan))
         .route("/admin/sites", get(continuum::sites).post(continuum::create_site))
         .route("/admin/sites/{id}/rooms", post(continuum::add_room))
         .route("/admin/rooms/{id}/beds", post(continuum::add_bed))
@@ -117,6 +121,7 @@ impl Chrome {
         };
         add("/clients", "Clients", Permission::ReadClient);
         add("/census", "Census", Permission::ViewCensus);
+        add("/follow-ups", "Follow-ups", Permission::PlanAftercare);
         add("/admin/users", "Users", Permission::ManageUsers);
         add("/admin/sites", "Sites and beds", Permission::ManageSites);
         add("/audit", "Audit log", Permission::ViewAuditLog);

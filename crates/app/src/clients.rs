@@ -152,6 +152,20 @@ impl App {
         is_demo: bool,
     ) -> Result<ClientRecord, AppError> {
         self.authorize(ctx, ctx.actor.require(Permission::CreateClient)).await?;
+        let mut tx = self.begin().await?;
+        let record = self.create_client_in(ctx, tx.as_mut(), form, is_demo).await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    /// Creation inside the caller's transaction; `CreateClient` must already be authorized.
+    pub(crate) async fn create_client_in(
+        &self,
+        ctx: &Ctx,
+        tx: &mut dyn crate::ports::Tx,
+        form: &NewClientForm,
+        is_demo: bool,
+    ) -> Result<ClientRecord, AppError> {
         let mut p = Problems::default();
         let parsed = self.parse_client_form(form, &mut p);
         let manual_mrn = if form.mrn.trim().is_empty() {
@@ -164,7 +178,6 @@ impl App {
             return Err(AppError::Internal("validated client form incomplete"));
         };
         let now = self.now();
-        let mut tx = self.begin().await?;
         let mrn = match manual_mrn {
             Some(m) => {
                 if tx.mrn_taken(&m).await? {
@@ -193,7 +206,6 @@ impl App {
         let team_role = if ctx.actor.role == Role::Admissions { TeamRole::Intake } else { TeamRole::Other };
         tx.add_team_member(record.client.id, ctx.actor.user_id, team_role, now).await?;
         tx.append_audit(vec![self.read_event(ctx, record.client.id, AuditAction::ClientCreated)]).await?;
-        tx.commit().await?;
         Ok(record)
     }
 

@@ -324,12 +324,27 @@ impl App {
     /// episode cannot be admitted again; a readmission links to the previous episode.
     pub async fn admit(&self, ctx: &Ctx, client: ClientId, form: &AdmitForm) -> Result<Episode, AppError> {
         let scope = self.authorize(ctx, ctx.actor.scope_for(Permission::AdmitClient, client)).await?;
+        let mut tx = self.begin().await?;
+        let episode = self.admit_in(ctx, tx.as_mut(), &scope, client, form).await?;
+        tx.commit().await?;
+        Ok(episode)
+    }
+
+    /// Admission inside the caller's transaction (so an inquiry can become a client and an
+    /// episode atomically). `scope` must already be authorized.
+    pub(crate) async fn admit_in(
+        &self,
+        ctx: &Ctx,
+        tx: &mut dyn Tx,
+        scope: &ClientScope,
+        client: ClientId,
+        form: &AdmitForm,
+    ) -> Result<Episode, AppError> {
         let mut p = Problems::default();
         let on = required_date(&mut p, "on", "Admission date", &form.on);
         let reason = p.check("reason", "Reason", bounded_line(&form.reason, 2000));
-        let mut tx = self.begin().await?;
-        tx.client(&scope, client).await?.ok_or(AppError::NotFound)?;
-        let to = self.destination(tx.as_mut(), &mut p, &form.level, &form.site, &form.bed, &form.planned_end).await?;
+        tx.client(scope, client).await?.ok_or(AppError::NotFound)?;
+        let to = self.destination(tx, &mut p, &form.level, &form.site, &form.bed, &form.planned_end).await?;
         p.into_result()?;
         let (Some(on), Some(reason), Some(to)) = (on, reason, to) else {
             return Err(AppError::Internal("validated admission incomplete"));
@@ -347,7 +362,7 @@ impl App {
             return Err(AppError::invalid("on", "A readmission cannot start before the previous discharge"));
         }
         let id = EpisodeId::from_uuid(self.ids.new_id());
-        self.check_bed(tx.as_mut(), &to, on, id).await?;
+        self.check_bed(tx, &to, on, id).await?;
         let level = to.level.clone();
         let planned_end = to.planned_end;
         let prev = previous.first().map(|e| e.id);
@@ -362,7 +377,6 @@ impl App {
             ..self.ctx_event(ctx, AuditAction::EpisodeAdmitted, Outcome::Success)
         };
         tx.append_audit(vec![audit]).await?;
-        tx.commit().await?;
         Ok(episode)
     }
 

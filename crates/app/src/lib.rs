@@ -11,6 +11,7 @@ pub mod auth;
 pub mod clients;
 pub mod continuum;
 pub mod error;
+pub mod inquiries;
 pub mod ports;
 pub mod security;
 pub mod users;

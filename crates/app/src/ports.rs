@@ -364,6 +364,31 @@ pub trait Tx: Send {
         at: OffsetDateTime,
     ) -> Result<bool, StoreError>;
 
+    // Inquiries
+    async fn insert_inquiry(&mut self, inquiry: &domain::inquiry::Inquiry, is_demo: bool) -> Result<(), StoreError>;
+    async fn update_inquiry(&mut self, inquiry: &domain::inquiry::Inquiry) -> Result<(), StoreError>;
+    async fn inquiry(&mut self, id: domain::ids::InquiryId) -> Result<Option<domain::inquiry::Inquiry>, StoreError>;
+    /// Open inquiries, and closed ones received since `since`, newest first.
+    async fn inquiries(
+        &mut self,
+        since: OffsetDateTime,
+        limit: u64,
+    ) -> Result<Vec<domain::inquiry::Inquiry>, StoreError>;
+    /// Other inquiries with the same date of birth or phone digits.
+    async fn similar_inquiries(
+        &mut self,
+        dob: Option<Date>,
+        phone: Option<&str>,
+        except: domain::ids::InquiryId,
+    ) -> Result<Vec<domain::inquiry::Inquiry>, StoreError>;
+    async fn inquiry_tasks(
+        &mut self,
+        inquiry: Option<domain::ids::InquiryId>,
+        open_only: bool,
+    ) -> Result<Vec<domain::inquiry::Task>, StoreError>;
+    async fn insert_inquiry_task(&mut self, task: &domain::inquiry::Task) -> Result<(), StoreError>;
+    async fn complete_inquiry_task(&mut self, id: domain::ids::TaskId, at: OffsetDateTime) -> Result<bool, StoreError>;
+
     // Audit
     /// Chains `events` onto the log inside this transaction.
     async fn append_audit(&mut self, events: Vec<AuditEvent>) -> Result<(), StoreError>;

@@ -63,6 +63,7 @@ pub enum Permission {
     DecideTransition,
     ViewCensus,
     PlanAftercare,
+    ManageInquiries,
 }
 
 impl Permission {
@@ -78,6 +79,7 @@ impl Permission {
             Permission::DecideTransition => "decide_transition",
             Permission::ViewCensus => "view_census",
             Permission::PlanAftercare => "plan_aftercare",
+            Permission::ManageInquiries => "manage_inquiries",
         }
     }
 }
@@ -107,6 +109,7 @@ pub const fn grant(role: Role, permission: Permission) -> Option<Reach> {
         (Supervisor | Admissions, CreateClient) => Some(Reach::System),
         (Counselor | ProgramCoordinator | Admissions, ReadClient) => Some(Reach::CareTeam),
         (Admissions, AdmitClient) => Some(Reach::CareTeam),
+        (Admissions | Supervisor, ManageInquiries) => Some(Reach::System),
         (Supervisor | Admissions | ProgramCoordinator | Counselor, ViewCensus) => Some(Reach::System),
         _ => None,
     }
@@ -209,6 +212,7 @@ mod tests {
                     (DecideTransition, Reach::AllClients),
                     (ViewCensus, Reach::System),
                     (PlanAftercare, Reach::AllClients),
+                    (ManageInquiries, Reach::System),
                 ],
             ),
             (
@@ -223,6 +227,7 @@ mod tests {
                     (ReadClient, Reach::CareTeam),
                     (AdmitClient, Reach::CareTeam),
                     (ViewCensus, Reach::System),
+                    (ManageInquiries, Reach::System),
                 ],
             ),
             (Biller, &[]),
@@ -240,6 +245,7 @@ mod tests {
             DecideTransition,
             ViewCensus,
             PlanAftercare,
+            ManageInquiries,
         ];
         for (role, grants) in expected {
             for p in all {

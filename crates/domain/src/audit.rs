@@ -42,10 +42,12 @@ pub enum AuditAction {
     EpisodeDecided,
     AftercareSaved,
     FollowUpRecorded,
+    InquiryRead,
+    InquiryChanged,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 26] = [
+    pub const ALL: [AuditAction; 28] = [
         AuditAction::LoginSuccess,
         AuditAction::LoginFailure,
         AuditAction::LoginThrottled,
@@ -72,6 +74,8 @@ impl AuditAction {
         AuditAction::EpisodeDecided,
         AuditAction::AftercareSaved,
         AuditAction::FollowUpRecorded,
+        AuditAction::InquiryRead,
+        AuditAction::InquiryChanged,
     ];
 
     pub const fn code(self) -> &'static str {
@@ -102,6 +106,8 @@ impl AuditAction {
             AuditAction::EpisodeDecided => "episode.decided",
             AuditAction::AftercareSaved => "aftercare.saved",
             AuditAction::FollowUpRecorded => "follow_up.recorded",
+            AuditAction::InquiryRead => "inquiry.read",
+            AuditAction::InquiryChanged => "inquiry.changed",
         }
     }
 

@@ -90,3 +90,7 @@ id_type!(
     /// One scheduled follow-up contact after discharge.
     FollowUpId
 );
+id_type!(
+    /// A follow-up task on an inquiry.
+    TaskId
+);

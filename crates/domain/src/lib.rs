@@ -9,6 +9,7 @@ pub mod audit;
 pub mod client;
 pub mod episode;
 pub mod ids;
+pub mod inquiry;
 pub mod level;
 pub mod password;
 pub mod role;

@@ -113,7 +113,10 @@ fn classify(action: AuditAction) -> (Coding, Option<Coding>, &'static str) {
         EpisodeAdmitted => {
             (Coding::new(EVENT_TYPE, "rest", "RESTful Operation"), Some(Coding::new(RESTFUL, "create", "create")), "C")
         }
-        AftercareSaved | FollowUpRecorded => {
+        InquiryRead => {
+            (Coding::new(EVENT_TYPE, "rest", "RESTful Operation"), Some(Coding::new(RESTFUL, "read", "read")), "R")
+        }
+        AftercareSaved | FollowUpRecorded | InquiryChanged => {
             (Coding::new(EVENT_TYPE, "rest", "RESTful Operation"), Some(Coding::new(RESTFUL, "update", "update")), "U")
         }
         EpisodeDecided => {

@@ -10,6 +10,7 @@ mod continuum;
 mod db;
 mod entity;
 mod error;
+mod inquiries;
 mod migration;
 mod tx;
 

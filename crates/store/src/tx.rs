@@ -612,6 +612,51 @@ impl Tx for SeaTx {
         crate::aftercare::record(&self.txn, id, outcome, by, at).await
     }
 
+    async fn insert_inquiry(&mut self, inquiry: &domain::inquiry::Inquiry, is_demo: bool) -> Result<(), StoreError> {
+        crate::inquiries::insert(&self.txn, inquiry, is_demo).await
+    }
+
+    async fn update_inquiry(&mut self, inquiry: &domain::inquiry::Inquiry) -> Result<(), StoreError> {
+        crate::inquiries::update(&self.txn, inquiry).await
+    }
+
+    async fn inquiry(&mut self, id: domain::ids::InquiryId) -> Result<Option<domain::inquiry::Inquiry>, StoreError> {
+        crate::inquiries::one(&self.txn, id).await
+    }
+
+    async fn inquiries(
+        &mut self,
+        since: OffsetDateTime,
+        limit: u64,
+    ) -> Result<Vec<domain::inquiry::Inquiry>, StoreError> {
+        crate::inquiries::list(&self.txn, since, limit).await
+    }
+
+    async fn similar_inquiries(
+        &mut self,
+        dob: Option<time::Date>,
+        phone: Option<&str>,
+        except: domain::ids::InquiryId,
+    ) -> Result<Vec<domain::inquiry::Inquiry>, StoreError> {
+        crate::inquiries::similar(&self.txn, dob, phone, except).await
+    }
+
+    async fn inquiry_tasks(
+        &mut self,
+        inquiry: Option<domain::ids::InquiryId>,
+        open_only: bool,
+    ) -> Result<Vec<domain::inquiry::Task>, StoreError> {
+        crate::inquiries::tasks(&self.txn, inquiry, open_only).await
+    }
+
+    async fn insert_inquiry_task(&mut self, task: &domain::inquiry::Task) -> Result<(), StoreError> {
+        crate::inquiries::insert_task(&self.txn, task).await
+    }
+
+    async fn complete_inquiry_task(&mut self, id: domain::ids::TaskId, at: OffsetDateTime) -> Result<bool, StoreError> {
+        crate::inquiries::complete_task(&self.txn, id, at).await
+    }
+
     async fn append_audit(&mut self, events: Vec<AuditEvent>) -> Result<(), StoreError> {
         self.pending_audit.extend(events);
         Ok(())

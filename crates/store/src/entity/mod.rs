@@ -13,6 +13,8 @@ pub mod client_trigram;
 pub mod episode;
 pub mod episode_event;
 pub mod follow_up;
+pub mod inquiry;
+pub mod inquiry_task;
 pub mod login_failure;
 pub mod placement;
 pub mod room;

@@ -7,6 +7,7 @@ mod m20261127_000001_foundation;
 mod m20261127_000002_continuum;
 mod m20261127_000003_client_record;
 mod m20261127_000004_aftercare;
+mod m20261127_000005_inquiries;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000002_continuum::Migration),
             Box::new(m20261127_000003_client_record::Migration),
             Box::new(m20261127_000004_aftercare::Migration),
+            Box::new(m20261127_000005_inquiries::Migration),
         ]
     }
 }

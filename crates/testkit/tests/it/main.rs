@@ -10,6 +10,7 @@ mod audit;
 mod auth;
 mod continuum;
 mod fhir;
+mod inquiries;
 mod mfa;
 mod ops;
 mod records;

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod clients;
 pub mod continuum;
+pub mod inquiries;
 pub mod openapi;
 pub mod session;
 pub mod users;
@@ -51,6 +52,12 @@ pub fn routes() -> Router<AppState> {
             "/clients/{id}/episodes/{episode_id}/aftercare",
             get(continuum::aftercare).put(continuum::save_aftercare),
         )
+        .route("/inquiries", get(inquiries::list).post(inquiries::create))
+        .route("/inquiries/{id}", get(inquiries::get))
+        .route("/inquiries/{id}/stage", post(inquiries::stage))
+        .route("/inquiries/{id}/tasks", post(inquiries::add_task))
+        .route("/inquiries/{id}/tasks/{task_id}/done", post(inquiries::complete_task))
+        .route("/inquiries/{id}/admit", post(inquiries::admit))
         .route("/follow-ups", get(continuum::follow_ups_due))
         .route("/follow-ups/{id}", post(continuum::record_follow_up))
 }

@@ -4,7 +4,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{audit, clients, continuum, session, users};
+use super::{audit, clients, continuum, inquiries, session, users};
 
 struct BearerAuth;
 
@@ -34,6 +34,8 @@ impl Modify for BearerAuth {
         continuum::levels, continuum::sites, continuum::create_site, continuum::add_room, continuum::add_bed,
         continuum::episodes, continuum::admit, continuum::decide, continuum::census,
         continuum::aftercare, continuum::save_aftercare, continuum::follow_ups_due, continuum::record_follow_up,
+        inquiries::create, inquiries::list, inquiries::get, inquiries::stage, inquiries::add_task, inquiries::complete_task,
+        inquiries::admit,
     ),
     modifiers(&BearerAuth),
 )]

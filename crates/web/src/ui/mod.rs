@@ -3,10 +3,11 @@
 mod account;
 mod admin;
 pub(crate) mod audit;
-mod clients;
+pub(crate) mod clients;
 mod continuum;
 mod dashboard;
 mod follow_ups;
+mod inquiries;
 mod login;
 
 use app::FieldError;
@@ -52,6 +53,13 @@ pub fn routes() -> Router<AppState> {
         .route("/clients/{id}/admit", post(clients::admit))
         .route("/clients/{id}/episodes/{episode}/decide", post(clients::decide))
         .route("/census", get(continuum::census))
+        .route("/inquiries", get(inquiries::board))
+        .route("/inquiries/new", get(inquiries::new_form).post(inquiries::create))
+        .route("/inquiries/{id}", get(inquiries::show))
+        .route("/inquiries/{id}/stage", post(inquiries::move_stage))
+        .route("/inquiries/{id}/tasks", post(inquiries::add_task))
+        .route("/inquiries/{id}/tasks/{task}/done", post(inquiries::complete_task))
+        .route("/inquiries/{id}/admit", post(inquiries::admit))
         .route("/follow-ups", get(follow_ups::list))
         .route("/follow-ups/{id}", post(follow_ups::record))
         .route("/clients/{id}/episodes/{episode}/aftercare", post(clients::save_plan))
@@ -119,6 +127,7 @@ impl Chrome {
                 nav.push(NavItem { href, label, current: current == href });
             }
         };
+        add("/inquiries", "Inquiries", Permission::ManageInquiries);
         add("/clients", "Clients", Permission::ReadClient);
         add("/census", "Census", Permission::ViewCensus);
         add("/follow-ups", "Follow-ups", Permission::PlanAftercare);

@@ -10,6 +10,7 @@ pub mod audit_log;
 pub mod auth;
 pub mod clients;
 pub mod continuum;
+pub mod demo;
 pub mod error;
 pub mod inquiries;
 pub mod ports;

@@ -284,6 +284,10 @@ pub trait Tx: Send {
     async fn coverages(&mut self, client: ClientId) -> Result<Vec<Coverage>, StoreError>;
     async fn insert_coverage(&mut self, client: ClientId, coverage: &Coverage) -> Result<(), StoreError>;
     async fn delete_coverage(&mut self, client: ClientId, id: CoverageId) -> Result<bool, StoreError>;
+    /// Clients and inquiries that are not part of the demo center.
+    async fn count_real_records(&mut self) -> Result<u64, StoreError>;
+    async fn setting(&mut self, key: &str) -> Result<Option<String>, StoreError>;
+    async fn set_setting(&mut self, key: &str, value: &str) -> Result<(), StoreError>;
     /// The next number of the center's MRN sequence (starts at 1).
     async fn next_mrn_seq(&mut self) -> Result<u64, StoreError>;
     /// Candidates for a search, best first: by shared name trigrams, or by exact MRN, date of

@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
 use thirtyfour::LoggingPrefsLogLevel;
+use thirtyfour::components::SelectElement;
 use thirtyfour::prelude::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -280,6 +281,68 @@ impl Browser {
         Ok(())
     }
 
+    /// Chooses the option whose `value` is `value` in the `<select>` with this id.
+    pub async fn select(&self, id: &str, value: &str) -> Result<()> {
+        let field = self.query(By::Id(id)).wait(WAIT, Duration::from_millis(50)).first().await?;
+        SelectElement::new(&field)
+            .await
+            .with_context(|| format!("#{id} is not a select"))?
+            .select_by_value(value)
+            .await
+            .with_context(|| format!("choose the option {value:?} in #{id}"))?;
+        Ok(())
+    }
+
+    /// Sets the value of the field with this id by script, for inputs that typing cannot fill
+    /// reliably (`type=date` takes keys only in the browser's locale format). WebDriver scripts
+    /// are not subject to the page's CSP.
+    pub async fn set_value(&self, id: &str, value: &str) -> Result<()> {
+        let field = self.query(By::Id(id)).wait(WAIT, Duration::from_millis(50)).first().await?;
+        self.execute(
+            "arguments[0].value = arguments[1]; \
+             arguments[0].dispatchEvent(new Event('input', {bubbles: true})); \
+             arguments[0].dispatchEvent(new Event('change', {bubbles: true}));",
+            vec![field.to_json()?, value.into()],
+        )
+        .await
+        .with_context(|| format!("set #{id} to {value:?}"))?;
+        let now = field.value().await?.unwrap_or_default();
+        if now != value {
+            bail!("#{id} holds {now:?} after setting it to {value:?}");
+        }
+        Ok(())
+    }
+
+    /// Waits until the first element matching a CSS selector shows text containing `needle`
+    /// (for a form that posts back to the same path, where [`Browser::wait_for_path`] cannot
+    /// tell the new page from the old); returns that text. On time-out the error quotes what
+    /// the element showed and the page's error summary, if any.
+    pub async fn wait_for_text(&self, css: &str, needle: &str) -> Result<String> {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            // The page may be replaced between finding the element and reading it: retry.
+            let shown = match self.find_all(By::Css(css)).await?.first() {
+                Some(element) => element.text().await.unwrap_or_default(),
+                None => String::new(),
+            };
+            if shown.contains(needle) {
+                return Ok(shown);
+            }
+            if Instant::now() > deadline {
+                let summary = match self.find_all(By::Css(".error-summary")).await?.first() {
+                    Some(e) => e.text().await.unwrap_or_default(),
+                    None => String::new(),
+                };
+                bail!(
+                    "expected {css:?} to show {needle:?} within {WAIT:?}; it shows {shown:?} \
+                     (on {}; error summary: {summary:?})",
+                    self.path().await?
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Script errors, CSP violations and failed sub-resource loads reported by the browser
     /// since the last call. A page answered with an error status (a form shown again with a
     /// 401 or 422) is logged by Chromium too; those are left out when the status is in
@@ -316,6 +379,70 @@ impl Browser {
             Err(e) => println!("screenshot {name} not saved: {e:#}"),
         }
     }
+}
+
+/// Sends a JSON `POST` with a bearer token to the server under test (`base` is its
+/// `http://host:port`) and returns the status and body: enough for setting up data through the
+/// API without another HTTP client.
+pub async fn api_post(base: &str, path: &str, token: &str, json: &str) -> Result<(u16, String)> {
+    let host = base.strip_prefix("http://").with_context(|| format!("not a plain http:// base URL: {base}"))?;
+    let exchange = async {
+        let mut stream = tokio::net::TcpStream::connect(host).await?;
+        let request = format!(
+            "POST {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n\
+             Content-Type: application/json\r\nAccept: application/json\r\nContent-Length: {}\r\n\
+             Connection: close\r\n\r\n{json}",
+            json.len()
+        );
+        stream.write_all(request.as_bytes()).await?;
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).await?;
+        anyhow::Ok(raw)
+    };
+    let raw = tokio::time::timeout(Duration::from_secs(10), exchange)
+        .await
+        .with_context(|| format!("POST {path}: no answer within 10 s"))?
+        .with_context(|| format!("POST {path}"))?;
+    let text = String::from_utf8(raw).with_context(|| format!("POST {path}: the response is not UTF-8"))?;
+    let (head, body) = text.split_once("\r\n\r\n").with_context(|| format!("POST {path}: no end of headers"))?;
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse::<u16>().ok())
+        .with_context(|| format!("POST {path}: no status in {head:?}"))?;
+    let chunked = head.lines().filter_map(|line| line.split_once(':')).any(|(name, value)| {
+        name.trim().eq_ignore_ascii_case("transfer-encoding") && value.to_ascii_lowercase().contains("chunked")
+    });
+    let body = if chunked {
+        dechunk(body).with_context(|| format!("POST {path}: bad chunked body"))?
+    } else {
+        body.to_owned()
+    };
+    Ok((status, body))
+}
+
+/// The payload of a `Transfer-Encoding: chunked` body.
+fn dechunk(mut rest: &str) -> Result<String> {
+    let mut out = String::new();
+    loop {
+        let (size_line, after) = rest.split_once("\r\n").context("chunk size line")?;
+        let size_hex = size_line.split(';').next().unwrap_or_default().trim();
+        let size = usize::from_str_radix(size_hex, 16).with_context(|| format!("chunk size {size_hex:?}"))?;
+        if size == 0 {
+            return Ok(out);
+        }
+        out.push_str(after.get(..size).context("chunk shorter than its size")?);
+        rest = after.get(size..).and_then(|r| r.strip_prefix("\r\n")).context("chunk not followed by CRLF")?;
+    }
+}
+
+/// The string value of the first `"key":"…"` member in compact JSON (such as the `id` of a
+/// `201 Created` answer); `None` when there is none. Escapes are not decoded.
+pub fn json_str(body: &str, key: &str) -> Option<String> {
+    let marker = format!("\"{key}\":\"");
+    let start = body.find(&marker)? + marker.len();
+    let len = body.get(start..)?.find('"')?;
+    body.get(start..start + len).map(str::to_owned)
 }
 
 /// `$CARGO_TARGET_DIR/e2e-screenshots`, or next to the test binary's target directory.

@@ -1,11 +1,12 @@
 //! Journeys through the real UI in headless Chromium: signing in, two-step verification,
-//! signing out. Each test has its own server (fresh database) and its own browser.
+//! signing out, and a client's way through the continuum of care (admission, step down, census,
+//! discharge). Each test has its own server (fresh database) and its own browser.
 //!
 //! Run: `cargo test -p e2e` (skips with a note when chromedriver is missing;
 //! `STEPDOWN_E2E=1` turns that into a failure).
 
 use domain::role::Role;
-use e2e::Browser;
+use e2e::{Browser, api_post, json_str};
 use testkit::{PASSWORD, TestApp};
 use thirtyfour::prelude::*;
 
@@ -188,6 +189,141 @@ async fn after_sign_out_pages_need_sign_in_again() -> anyhow::Result<()> {
 
     b.goto(app.url("/account/sessions")).await?;
     assert_eq!(b.wait_for_path("/login").await?, "/login");
+
+    assert_eq!(b.console_problems(&[]).await?, Vec::<String>::new(), "browser console");
+    b.quit().await
+}
+
+/// `POST`s JSON to the API as the bearer of `token`, expects `201 Created` and returns the new id.
+async fn create(app: &TestApp, token: &str, path: &str, json: &str) -> anyhow::Result<String> {
+    let (status, body) = api_post(&app.base, path, token, json).await?;
+    anyhow::ensure!(status == 201, "POST {path}: expected 201, got {status}: {body}");
+    json_str(&body, "id").ok_or_else(|| anyhow::anyhow!("POST {path}: no id in {body}"))
+}
+
+/// d) The continuum of care: a supervisor finds a client despite a typo, admits her to a
+/// residential bed (level 3.5) ten days ago, steps her down to outpatient level 2.1 today, sees
+/// her on the census with the bed free again, and discharges her, which schedules follow-ups.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn supervisor_admits_steps_down_and_discharges_a_client() -> anyhow::Result<()> {
+    let Some(b) = Browser::start().await? else { return Ok(()) }; // skipped: no browser
+    let app = testkit::spawn_app().await;
+
+    // Sites, rooms and beds are an administrator's job, done here through the API.
+    let (_, admin) = app.full_token("boss", Role::Admin).await;
+    let site = create(&app, &admin, "/api/v1/sites", r#"{"name":"Lakeside","time_zone":"America/Chicago"}"#).await?;
+    let room = create(&app, &admin, &format!("/api/v1/sites/{site}/rooms"), r#"{"name":"Cedar","capacity":2}"#).await?;
+    let bed = create(&app, &admin, &format!("/api/v1/rooms/{room}/beds"), r#"{"label":"A"}"#).await?;
+    app.user("sue", Role::Supervisor).await;
+    let sue_token = app.api_token("sue", PASSWORD).await;
+    let client = app.new_client(&sue_token, "Ana", "Alvarez").await;
+    let chart = format!("/clients/{client}");
+    // Dates as the server sees them: admitted ten days ago, stepped down and discharged today.
+    let today = app.app.now().date();
+    let admitted = today - time::Duration::days(10);
+    let follow_up_due = |days: i64| (today + time::Duration::days(days)).to_string();
+    let (today, admitted, planned_end) =
+        (today.to_string(), admitted.to_string(), (admitted + time::Duration::days(30)).to_string());
+
+    sign_in(&b, &app, "sue", PASSWORD).await?;
+    assert_eq!(b.wait_for_path("/").await?, "/");
+
+    // Search by name tolerates a spelling mistake.
+    b.goto(app.url("/clients")).await?;
+    assert_eq!(b.text("main h1").await?, "Clients");
+    assert_eq!(b.text("label[for=q]").await?, "Find a client");
+    b.fill("q", "Ana Alvrez").await?;
+    b.click_button("main", "Search").await?;
+    assert_eq!(b.wait_for_path("/clients/search").await?, "/clients/search", "search is POSTed, not in the URL");
+    assert_eq!(b.text("main h2").await?, "1 result");
+    let hit = b.find(By::Css("main table tbody tr")).await?;
+    assert!(hit.text().await?.contains("name match"), "search result: {:?}", hit.text().await?);
+    let link = hit.find(By::Css("a")).await?;
+    assert_eq!(link.text().await?, "Alvarez, Ana");
+    link.click().await?;
+    b.wait_for_path(&chart).await?;
+    assert_eq!(b.text("main h1").await?, "Ana Alvarez");
+    assert_eq!(b.text("main .muted").await?, "Not admitted yet.");
+
+    // Admission to a residential level, in a bed.
+    assert_eq!(b.text("main form[action$='/admit'] button").await?, "Admit");
+    b.set_value("on", &admitted).await?;
+    b.select("level", "3.5").await?;
+    b.select("site", &site).await?;
+    b.select("bed", &bed).await?;
+    b.set_value("planned_end", &planned_end).await?;
+    b.fill("reason", "Withdrawal managed; needs a structured residential program.").await?;
+    b.click_button("main", "Admit").await?;
+    let current = b.wait_for_text("section.episode.open > p strong", "Level 3.5 since").await?;
+    assert_eq!(current, format!("Level 3.5 since {admitted}"));
+    assert_eq!(b.path().await?, chart, "back on the chart after admitting");
+    assert_eq!(b.text("section.episode.open h3").await?, format!("Current episode: admitted {admitted}"));
+    let placements = b.text("section.episode.open table").await?;
+    assert!(placements.contains(&format!("3.5 Lakeside Cedar · A {admitted} {planned_end} current")), "{placements}");
+    assert!(b.find_all(By::XPath("//main//h3[normalize-space()='Admit']")).await?.is_empty(), "no second admission");
+
+    // Step down to outpatient (no bed) today.
+    assert_eq!(b.find_all(By::XPath("//main//h3[normalize-space()='Record a decision']")).await?.len(), 1);
+    assert_eq!(b.text("main form[action$='/decide'] button").await?, "Record decision");
+    b.select("kind", "step_down").await?;
+    b.set_value("on", &today).await?;
+    b.select("level", "2.1").await?;
+    b.select("site", &site).await?;
+    b.select("bed", "").await?;
+    b.fill("reason", "Stable for a week; continue in intensive outpatient.").await?;
+    b.click_button("main", "Record decision").await?;
+    let current = b.wait_for_text("section.episode.open > p strong", "Level 2.1 since").await?;
+    assert_eq!(current, format!("Level 2.1 since {today}"));
+    let placements = b.text("section.episode.open table").await?;
+    assert!(placements.contains(&format!("3.5 Lakeside Cedar · A {admitted} {planned_end} {today}")), "{placements}");
+    assert!(placements.contains(&format!("2.1 Lakeside {today} current")), "{placements}");
+    // The decisions are folded away until asked for.
+    let summary = b.find(By::Css("section.episode.open details summary")).await?;
+    assert_eq!(summary.text().await?, "Decisions (2)");
+    summary.click().await?;
+    let decisions = b.text("section.episode.open details table tbody").await?;
+    let rows: Vec<&str> = decisions.lines().collect();
+    assert_eq!(rows.len(), 2, "decisions: {decisions}");
+    assert!(decisions.contains(&format!("{today} Stepped down 3.5 → 2.1 Test sue")), "decisions: {decisions}");
+    assert!(decisions.contains("Stable for a week"), "decisions: {decisions}");
+    assert!(decisions.contains(&format!("{admitted} Admitted 3.5 Test sue")), "decisions: {decisions}");
+    b.screenshot("continuum-chart").await;
+
+    // The census: Lakeside has her at level 2.1 and its one bed free again.
+    b.goto(app.url("/census")).await?;
+    assert_eq!(b.text("main h1").await?, "Census");
+    let lakeside =
+        b.find(By::XPath("//main//section[contains(@class,'census-site')][h2[normalize-space()='Lakeside']]")).await?;
+    assert_eq!(lakeside.find(By::Css("p.beds")).await?.text().await?, "0 of 1 beds occupied · 1 available");
+    let group = lakeside.find(By::Css("h3")).await?.text().await?;
+    assert!(group.starts_with("Level 2.1") && group.ends_with("(1)"), "census group: {group:?}");
+    let row = lakeside.find(By::Css("table tbody tr")).await?;
+    let cells = row.find_all(By::Css("td")).await?;
+    assert_eq!(cells[0].text().await?, "Alvarez, Ana");
+    assert_eq!(cells[1].text().await?, "2.1");
+    assert_eq!(cells[3].text().await?, admitted);
+    assert_eq!(cells[4].text().await?, "10", "days in care");
+    assert_eq!(cells[5].text().await?, "0", "days at level");
+    b.screenshot("continuum-census").await;
+
+    // Discharge today, on completing treatment: follow-up calls are scheduled.
+    cells[0].find(By::Css("a")).await?.click().await?;
+    b.wait_for_path(&chart).await?;
+    b.select("kind", "discharge").await?;
+    b.set_value("on", &today).await?;
+    b.select("discharge_reason", "completed").await?;
+    b.fill("reason", "Completed the program; aftercare arranged.").await?;
+    b.click_button("main", "Record decision").await?;
+    let heading = b.wait_for_text("section.episode h3", "discharged").await?;
+    assert!(heading.starts_with(&format!("Episode: admitted {admitted}, discharged {today}")), "{heading:?}");
+    assert!(b.find_all(By::Css("section.episode.open")).await?.is_empty(), "the episode is closed");
+    assert_eq!(b.text("section.episode h4").await?, "Follow-up contacts");
+    let follow_ups = b.text("section.episode h4 + ul").await?;
+    let expected: Vec<String> = [30, 60, 90].map(|d| format!("{d} days ({}): due", follow_up_due(d))).into();
+    assert_eq!(follow_ups.lines().collect::<Vec<_>>(), expected, "follow-ups after discharge");
+    assert!(b.find_all(By::XPath("//main//h3[normalize-space()='Record a decision']")).await?.is_empty());
+    assert_eq!(b.find_all(By::XPath("//main//h3[normalize-space()='Readmit']")).await?.len(), 1);
+    b.screenshot("continuum-discharged").await;
 
     assert_eq!(b.console_problems(&[]).await?, Vec::<String>::new(), "browser console");
     b.quit().await

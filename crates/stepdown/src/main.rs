@@ -35,6 +35,8 @@ enum Command {
     /// Work with the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Fill an empty database with the fictional demo center and exit.
+    Demo,
     /// Write a consistent online backup of the SQLite database to FILE.
     Backup { file: PathBuf },
     /// Replace the SQLite database in the data directory with a backup (server must be stopped).
@@ -70,6 +72,22 @@ enum UserCommand {
 enum AuditCommand {
     /// Walk the hash chain; exit non-zero at the first broken link.
     Verify,
+}
+
+/// Seeds the demo center and tells the operator how to sign in.
+pub async fn seed_demo(app: &app::App) -> Result<()> {
+    println!("Preparing the demo center…");
+    let summary = app.seed_demo(20_261_127).await.map_err(|e| anyhow::anyhow!("demo center: {e}"))?;
+    if summary.created {
+        println!("Demo center ready: {} fictional clients, {} inquiries.", summary.clients, summary.inquiries);
+    } else {
+        println!("Demo center already present.");
+    }
+    println!("Demo accounts (password for all: {}):", app::demo::DEMO_PASSWORD);
+    for (username, name, role) in app::demo::ACCOUNTS {
+        println!("  {username:<18} {name:<18} {}", role.label());
+    }
+    Ok(())
 }
 
 fn init_tracing(format: &str) {
@@ -113,6 +131,14 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
     let storage = storage(&cli.global, &file)?;
     match cli.command {
         Command::Serve(args) => serve::run(args, &storage, &file).await,
+        Command::Demo => {
+            let store = open_store(&storage).await?;
+            let app = build_app(&store, app_config(&file)?)?;
+            let result = seed_demo(&app).await;
+            store.close().await;
+            result?;
+            Ok(std::process::ExitCode::SUCCESS)
+        }
         Command::Migrate => {
             let store = open_store(&storage).await?;
             println!("Migrations applied; {} pending.", store.pending_migrations().await?);

@@ -18,6 +18,9 @@ pub struct ServeArgs {
     /// Send cookies without the Secure flag (only for plain-HTTP evaluation off localhost).
     #[arg(long, env = "STEPDOWN_INSECURE_COOKIES")]
     insecure_cookies: bool,
+    /// Fill an empty database with the fictional demo center (never on by default).
+    #[arg(long)]
+    demo: bool,
     /// A reverse proxy whose X-Forwarded-For is trusted (repeat, or comma-separate in the env).
     #[arg(long = "trusted-proxy", env = "STEPDOWN_TRUSTED_PROXIES", value_delimiter = ',')]
     trusted_proxies: Vec<String>,
@@ -56,6 +59,9 @@ pub async fn run(args: ServeArgs, storage: &Storage, file: &FileConfig) -> Resul
         }
         Ok(None) => {}
         Err(e) => bail!("could not create the first administrator: {e}"),
+    }
+    if args.demo {
+        crate::seed_demo(&app).await?;
     }
     let options = ServerOptions {
         listen,

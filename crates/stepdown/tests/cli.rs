@@ -30,10 +30,15 @@ struct Server {
 }
 
 fn serve(cwd: &Path, args: &[&str]) -> Server {
+    serve_with(cwd, args, &[])
+}
+
+fn serve_with(cwd: &Path, args: &[&str], serve_args: &[&str]) -> Server {
     let mut child = Command::new(BIN)
         .current_dir(cwd)
         .args(args)
         .args(["serve", "--listen", "127.0.0.1:0", "--metrics-listen", "off"])
+        .args(serve_args)
         .env_remove("STEPDOWN_DATA_DIR")
         .env_remove("STEPDOWN_DATABASE_URL")
         .stdout(Stdio::piped())
@@ -304,5 +309,24 @@ async fn audit_verify_backup_and_restore_from_the_command_line() {
         let (_, out, _) = run(&cwd, &[&s[..], &["user", "list"]].concat(), None);
         assert!(out.contains("sup") && out.contains("coun"));
     }
+    let _ = std::fs::remove_dir_all(&cwd);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_demo_center_is_seeded_on_request_and_lists_its_accounts() {
+    let cwd = temp_dir();
+    let server = serve(&cwd, &["--data-dir", "demo-data"]);
+    assert!(!server.stdout.join("\n").contains("demo.supervisor"), "never on by default");
+    server.terminate();
+    let (code, out, err) = run(&cwd, &["--data-dir", "demo-data", "demo"], None);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("Demo center ready") && out.contains("demo.supervisor") && out.contains("harbor lantern demo"),
+        "{out}"
+    );
+    let server = serve(&cwd, &["--data-dir", "demo-data"]);
+    server.terminate();
+    let out = Command::new(BIN).current_dir(&cwd).args(["--data-dir", "demo-data", "demo"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("already present"));
     let _ = std::fs::remove_dir_all(&cwd);
 }

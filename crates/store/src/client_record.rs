@@ -321,3 +321,26 @@ pub(crate) async fn delete_coverage(
         .store()?;
     Ok(r.rows_affected > 0)
 }
+
+pub(crate) async fn count_real_records(txn: &DatabaseTransaction) -> Result<u64, StoreError> {
+    let clients = client::Entity::find().filter(client::Column::IsDemo.eq(false)).count(txn).await.store()?;
+    let inquiries = crate::entity::inquiry::Entity::find()
+        .filter(crate::entity::inquiry::Column::IsDemo.eq(false))
+        .count(txn)
+        .await
+        .store()?;
+    Ok(clients + inquiries)
+}
+
+pub(crate) async fn setting_value(txn: &DatabaseTransaction, key: &str) -> Result<Option<String>, StoreError> {
+    Ok(setting::Entity::find_by_id(key.to_owned()).one(txn).await.store()?.map(|s| s.value))
+}
+
+pub(crate) async fn set_setting(txn: &DatabaseTransaction, key: &str, value: &str) -> Result<(), StoreError> {
+    setting::Entity::insert(setting::ActiveModel { key: Set(key.to_owned()), value: Set(value.to_owned()) })
+        .on_conflict(OnConflict::column(setting::Column::Key).update_column(setting::Column::Value).to_owned())
+        .exec(txn)
+        .await
+        .store()
+        .map(|_| ())
+}

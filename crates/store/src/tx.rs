@@ -375,6 +375,18 @@ impl Tx for SeaTx {
         crate::client_record::delete_coverage(&self.txn, client, id).await
     }
 
+    async fn count_real_records(&mut self) -> Result<u64, StoreError> {
+        crate::client_record::count_real_records(&self.txn).await
+    }
+
+    async fn setting(&mut self, key: &str) -> Result<Option<String>, StoreError> {
+        crate::client_record::setting_value(&self.txn, key).await
+    }
+
+    async fn set_setting(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
+        crate::client_record::set_setting(&self.txn, key, value).await
+    }
+
     async fn next_mrn_seq(&mut self) -> Result<u64, StoreError> {
         crate::client_record::next_mrn_seq(&self.txn).await
     }

@@ -9,6 +9,7 @@ mod api;
 mod audit;
 mod auth;
 mod continuum;
+mod demo;
 mod fhir;
 mod inquiries;
 mod mfa;

@@ -1,0 +1,692 @@
+//! The demo center: a fictional treatment center with staff of every role, two sites, about
+//! sixty clients with six months of history across the continuum, and inquiries in every stage
+//! of the pipeline, so every screen has something real to show. Everything is created through
+//! the same use cases as real work (so it is validated and audited the same way), in date
+//! order, and is deterministic from a seed. It refuses to touch a database with real records.
+
+use std::collections::BTreeSet;
+
+use domain::access::{Actor, Purpose};
+use domain::client::TeamRole;
+use domain::episode::Episode;
+use domain::ids::{BedId, ClientId, SiteId, UserId};
+use domain::role::Role;
+use time::{Date, Duration};
+
+use crate::aftercare::{OutcomeForm, PlanForm};
+use crate::clients::NewClientForm;
+use crate::continuum::{AdmitForm, DecisionForm};
+use crate::error::AppError;
+use crate::inquiries::InquiryForm;
+use crate::service::{App, Ctx};
+use crate::users::NewUserForm;
+
+/// Every demo account signs in with this password (the administrator and privacy officer are
+/// then asked to set up two-step verification, as the policy requires of their roles).
+pub const DEMO_PASSWORD: &str = "harbor lantern demo";
+
+/// (user name, full name, role)
+pub const ACCOUNTS: [(&str, &str, Role); 9] = [
+    ("demo.admin", "Avery Admin", Role::Admin),
+    ("demo.privacy", "Priya Shah", Role::PrivacyOfficer),
+    ("demo.supervisor", "Dr. Sam Okafor", Role::Supervisor),
+    ("demo.counselor", "Jordan Lee", Role::Counselor),
+    ("demo.counselor2", "Morgan Diaz", Role::Counselor),
+    ("demo.coordinator", "Casey Nguyen", Role::ProgramCoordinator),
+    ("demo.admissions", "Riley Brooks", Role::Admissions),
+    ("demo.biller", "Taylor Kim", Role::Biller),
+    ("demo.intake", "Alex Romero", Role::Admissions),
+];
+
+const SEEDED: &str = "demo_seeded";
+
+#[derive(Clone, Debug)]
+pub struct DemoSummary {
+    /// False when the database already held the demo center.
+    pub created: bool,
+    pub clients: usize,
+    pub inquiries: usize,
+}
+
+/// SplitMix64: small, fast, and the same sequence on every platform and version.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        if n == 0 { 0 } else { self.next() % n }
+    }
+    fn range(&mut self, lo: i64, hi: i64) -> i64 {
+        lo + i64::try_from(self.below(u64::try_from(hi - lo + 1).unwrap_or(1))).unwrap_or(0)
+    }
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[usize::try_from(self.below(items.len() as u64)).unwrap_or(0) % items.len().max(1)]
+    }
+    fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+}
+
+const GIVEN: [&str; 40] = [
+    "Ana",
+    "Ben",
+    "Carla",
+    "Darnell",
+    "Elena",
+    "Farid",
+    "Grace",
+    "Hector",
+    "Imani",
+    "Jamal",
+    "Keisha",
+    "Liam",
+    "Marisol",
+    "Nathan",
+    "Olivia",
+    "Pedro",
+    "Quinn",
+    "Rosa",
+    "Samuel",
+    "Tanya",
+    "Umar",
+    "Valeria",
+    "Wesley",
+    "Ximena",
+    "Yusuf",
+    "Zoe",
+    "Brandon",
+    "Chloe",
+    "Derek",
+    "Erin",
+    "Felipe",
+    "Gabrielle",
+    "Isaac",
+    "Jasmine",
+    "Kevin",
+    "Lucía",
+    "Marcus",
+    "Nadia",
+    "Owen",
+    "Paige",
+];
+const FAMILY: [&str; 40] = [
+    "Alvarez",
+    "Baker",
+    "Castillo",
+    "Dawson",
+    "Estrada",
+    "Fischer",
+    "Gomez",
+    "Harris",
+    "Ibarra",
+    "Jackson",
+    "Kowalski",
+    "Lopez",
+    "Mitchell",
+    "Nguyen",
+    "O'Connor",
+    "Patel",
+    "Quintero",
+    "Robinson",
+    "Sanders",
+    "Thompson",
+    "Underwood",
+    "Vasquez",
+    "Washington",
+    "Young",
+    "Zimmerman",
+    "Brooks",
+    "Carter",
+    "Delgado",
+    "Ellis",
+    "Foster",
+    "García",
+    "Hughes",
+    "Jenkins",
+    "Kim",
+    "Lambert",
+    "Moreno",
+    "Nelson",
+    "Ortiz",
+    "Price",
+    "Reyes",
+];
+const PRONOUNS: [&str; 3] = ["she/her", "he/him", "they/them"];
+const PAYERS: [&str; 4] = ["Blue Plains Health", "Prairie Medicaid", "Lakeshore Mutual", "Heartland Care"];
+const SUBSTANCES: [&str; 6] =
+    ["alcohol", "opioids", "methamphetamine", "alcohol, benzodiazepines", "cocaine", "cannabis, alcohol"];
+
+/// One step of a client's planned history.
+#[derive(Clone, Debug)]
+enum Step {
+    Admit { level: &'static str, bed: Option<BedKind>, planned: i64 },
+    Move { kind: &'static str, level: &'static str, bed: Option<BedKind>, planned: i64, reason: &'static str },
+    Extend { days: i64 },
+    Discharge { reason: &'static str, why: &'static str },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum BedKind {
+    Detox,
+    Residential,
+}
+
+/// The stays a center sees, as (days after the previous step, step).
+fn pathway(rng: &mut Rng) -> Vec<(i64, Step)> {
+    use Step::*;
+    let residential = Some(BedKind::Residential);
+    match rng.below(100) {
+        0..=24 => vec![
+            (0, Admit { level: "3.7-WM", bed: Some(BedKind::Detox), planned: 5 }),
+            (
+                rng.range(3, 5),
+                Move {
+                    kind: "step_down",
+                    level: "3.5",
+                    bed: residential,
+                    planned: 30,
+                    reason: "Withdrawal resolved; CIWA-Ar below 8 for 48 hours",
+                },
+            ),
+            (
+                rng.range(24, 34),
+                Move {
+                    kind: "step_down",
+                    level: "2.1",
+                    bed: None,
+                    planned: 42,
+                    reason: "Stable, engaged; readiness review supports IOP",
+                },
+            ),
+            (rng.range(30, 42), Discharge { reason: "completed", why: "Completed IOP; aftercare in place" }),
+        ],
+        25..=59 => {
+            let mut v = vec![(0, Admit { level: "3.5", bed: residential, planned: 30 })];
+            if rng.chance(35) {
+                v.push((28, Extend { days: 14 }));
+                v.push((
+                    rng.range(8, 14),
+                    Move {
+                        kind: "step_down",
+                        level: "2.1",
+                        bed: None,
+                        planned: 42,
+                        reason: "Cravings now manageable; ready for IOP",
+                    },
+                ));
+            } else {
+                v.push((
+                    rng.range(26, 32),
+                    Move { kind: "step_down", level: "2.1", bed: None, planned: 42, reason: "Met residential goals" },
+                ));
+            }
+            v.push((
+                rng.range(28, 42),
+                Move {
+                    kind: "step_down",
+                    level: "1",
+                    bed: None,
+                    planned: 60,
+                    reason: "Working again; stepping down to weekly outpatient",
+                },
+            ));
+            v.push((rng.range(30, 60), Discharge { reason: "completed", why: "Treatment goals met" }));
+            v
+        }
+        60..=69 => vec![
+            (0, Admit { level: "3.5", bed: residential, planned: 30 }),
+            (rng.range(4, 15), Discharge { reason: "left_against_advice", why: "Left the residence against advice" }),
+        ],
+        70..=89 => vec![
+            (0, Admit { level: "2.1", bed: None, planned: 42 }),
+            (
+                rng.range(35, 45),
+                Move {
+                    kind: "step_down",
+                    level: "1",
+                    bed: None,
+                    planned: 60,
+                    reason: "Consistent attendance, negative screens",
+                },
+            ),
+            (rng.range(30, 60), Discharge { reason: "completed", why: "Completed outpatient" }),
+        ],
+        _ => vec![
+            (0, Admit { level: "2.1", bed: None, planned: 42 }),
+            (
+                rng.range(10, 20),
+                Move {
+                    kind: "step_up",
+                    level: "3.5",
+                    bed: residential,
+                    planned: 21,
+                    reason: "Relapse; unsafe living environment",
+                },
+            ),
+            (
+                rng.range(18, 24),
+                Move {
+                    kind: "step_down",
+                    level: "2.1",
+                    bed: None,
+                    planned: 42,
+                    reason: "Stabilized; sober living arranged",
+                },
+            ),
+            (rng.range(30, 42), Discharge { reason: "completed", why: "Completed IOP after step-up" }),
+        ],
+    }
+}
+
+struct Beds {
+    detox: Vec<(BedId, Date)>,
+    residential: Vec<(BedId, Date)>,
+}
+
+impl Beds {
+    /// A bed of `kind` free from `on`, marked taken until released.
+    fn take(&mut self, kind: BedKind, on: Date) -> Option<BedId> {
+        let list = match kind {
+            BedKind::Detox => &mut self.detox,
+            BedKind::Residential => &mut self.residential,
+        };
+        let slot = list.iter_mut().find(|(_, free_from)| *free_from <= on)?;
+        slot.1 = Date::MAX;
+        Some(slot.0)
+    }
+    fn release(&mut self, bed: BedId, on: Date) {
+        for (b, free_from) in self.detox.iter_mut().chain(self.residential.iter_mut()) {
+            if *b == bed {
+                *free_from = on;
+            }
+        }
+    }
+}
+
+fn ctx(user: UserId, role: Role) -> Ctx {
+    Ctx {
+        actor: Actor {
+            user_id: user,
+            role,
+            session_id: None,
+            care_team: BTreeSet::new(),
+            purpose: Purpose::default_for(role),
+        },
+        source: Some("demo".into()),
+    }
+}
+
+fn fail(what: &'static str) -> impl FnOnce(AppError) -> AppError {
+    move |e| {
+        tracing::error!(error = %e, step = what, "demo seeding failed");
+        AppError::Internal(what)
+    }
+}
+
+impl App {
+    /// Seeds the demo center unless it is already there. Refuses when real records exist.
+    pub async fn seed_demo(&self, seed: u64) -> Result<DemoSummary, AppError> {
+        let mut tx = self.store.read().await?;
+        if tx.setting(SEEDED).await?.is_some() {
+            return Ok(DemoSummary { created: false, clients: 0, inquiries: 0 });
+        }
+        if tx.count_real_records().await? > 0 {
+            return Err(AppError::Conflict(
+                "this database holds real records; the demo center only goes into an empty one",
+            ));
+        }
+        drop(tx);
+        let mut rng = Rng(seed);
+        let today = self.now().date();
+
+        let mut users = Vec::new();
+        for (username, name, role) in ACCOUNTS {
+            let form = NewUserForm {
+                username: username.into(),
+                display_name: name.into(),
+                role: role.code().into(),
+                password: Some(DEMO_PASSWORD.into()),
+            };
+            let created = self.create_user_from_console(&form).await.map_err(fail("demo accounts"))?;
+            users.push((created.user.id, role));
+        }
+        let by_role = |role: Role| users.iter().find(|(_, r)| *r == role).map(|(id, r)| ctx(*id, *r));
+        let (Some(admin), Some(sup), Some(admissions)) =
+            (by_role(Role::Admin), by_role(Role::Supervisor), by_role(Role::Admissions))
+        else {
+            return Err(AppError::Internal("demo accounts missing"));
+        };
+        let counselors: Vec<UserId> = users.iter().filter(|(_, r)| *r == Role::Counselor).map(|(id, _)| *id).collect();
+
+        // Sites, rooms and beds.
+        let lakeside =
+            self.create_site(&admin, "Lakeside Residential", "America/Chicago").await.map_err(fail("site"))?;
+        let riverside =
+            self.create_site(&admin, "Riverside Outpatient", "America/Chicago").await.map_err(fail("site"))?;
+        let mut beds = Beds { detox: Vec::new(), residential: Vec::new() };
+        for (room, capacity, kind) in [
+            ("Detox", 4, BedKind::Detox),
+            ("Cedar", 4, BedKind::Residential),
+            ("Birch", 4, BedKind::Residential),
+            ("Maple", 4, BedKind::Residential),
+            ("Willow", 2, BedKind::Residential),
+        ] {
+            let room_id =
+                self.add_room(&admin, lakeside.id, room, &capacity.to_string()).await.map_err(fail("room"))?;
+            for label in ["A", "B", "C", "D"].iter().take(capacity) {
+                let bed = self.add_bed(&admin, room_id, label).await.map_err(fail("bed"))?;
+                match kind {
+                    BedKind::Detox => beds.detox.push((bed, Date::MIN)),
+                    BedKind::Residential => beds.residential.push((bed, Date::MIN)),
+                }
+            }
+        }
+        self.add_room(&admin, riverside.id, "Group room 1", "1").await.map_err(fail("room"))?;
+
+        // Clients and their planned histories.
+        struct Plan {
+            client: ClientId,
+            steps: Vec<(Date, usize, Step)>,
+        }
+        let mut plans = Vec::new();
+        for i in 0..60 {
+            let given = *rng.pick(&GIVEN);
+            let family = *rng.pick(&FAMILY);
+            let age = rng.range(19, 64);
+            let dob = today - Duration::days(age * 365 + rng.range(0, 364));
+            let form = NewClientForm {
+                given_name: given.into(),
+                family_name: family.into(),
+                date_of_birth: dob.to_string(),
+                preferred_name: if rng.chance(15) { given.chars().take(3).collect() } else { String::new() },
+                pronouns: if rng.chance(60) { (*rng.pick(&PRONOUNS)).into() } else { String::new() },
+                sex: (*rng.pick(&["female", "male", "female", "male", "other"])).into(),
+                phone: format!("555-01{:02}-{:04}", rng.below(100), rng.below(10_000)),
+                email: String::new(),
+                address: String::new(),
+                mrn: String::new(),
+            };
+            let record = self.create_client_record(&sup, &form, true).await.map_err(fail("client"))?;
+            let counselor = counselors[i % counselors.len().max(1)];
+            self.add_care_team_member(&sup, record.client.id, counselor, TeamRole::PrimaryCounselor.code())
+                .await
+                .map_err(fail("care team"))?;
+            if rng.chance(70) {
+                self.add_coverage(
+                    &sup,
+                    record.client.id,
+                    &crate::clients::CoverageForm {
+                        payer: (*rng.pick(&PAYERS)).into(),
+                        member_id: format!("M{:08}", rng.below(100_000_000)),
+                        group_number: String::new(),
+                        priority: "primary".into(),
+                    },
+                )
+                .await
+                .map_err(fail("coverage"))?;
+            }
+            // Half the stays began in the last two months, so the census is busy today.
+            let back = if rng.chance(50) { rng.range(1, 60) } else { rng.range(61, 180) };
+            let mut date = today - Duration::days(back);
+            let mut steps = Vec::new();
+            for (order, (gap, step)) in pathway(&mut rng).into_iter().enumerate() {
+                date += Duration::days(gap);
+                if date > today {
+                    break;
+                }
+                steps.push((date, order, step));
+            }
+            plans.push(Plan { client: record.client.id, steps });
+        }
+
+        // Carry the histories out in date order, so beds are taken and freed as they were.
+        let mut schedule: Vec<(Date, usize, usize, Step)> = Vec::new();
+        for (p, plan) in plans.iter().enumerate() {
+            for (date, order, step) in &plan.steps {
+                schedule.push((*date, *order, p, step.clone()));
+            }
+        }
+        // Same day: leaving before arriving, so a freed bed can be taken that day.
+        schedule.sort_by_key(|(d, order, p, s)| (*d, matches!(s, Step::Admit { .. }), *p, *order));
+        let mut episodes: Vec<Option<Episode>> = vec![None; plans.len()];
+        let mut held: Vec<Option<BedId>> = vec![None; plans.len()];
+        for (date, _, p, step) in schedule {
+            let client = plans[p].client;
+            match step {
+                Step::Admit { level, bed, planned } => {
+                    let (level, bed_id) = match bed.map(|k| beds.take(k, date)) {
+                        Some(Some(b)) => (level, Some(b)),
+                        // No bed free that day: a day program instead, as centers do.
+                        Some(None) => ("2.5", None),
+                        None => (level, None),
+                    };
+                    let form = AdmitForm {
+                        on: date.to_string(),
+                        level: level.into(),
+                        site: site_of(bed_id, lakeside.id, riverside.id).to_string(),
+                        bed: bed_id.map(|b| b.to_string()).unwrap_or_default(),
+                        planned_end: (date + Duration::days(planned)).to_string(),
+                        reason: "Admitted after pre-admission screen and assessment".into(),
+                    };
+                    let e = self.admit(&sup, client, &form).await.map_err(fail("admission"))?;
+                    held[p] = bed_id;
+                    episodes[p] = Some(e);
+                }
+                Step::Extend { days } => {
+                    let Some(e) = episodes[p].as_ref().filter(|e| e.is_open()) else { continue };
+                    let Some(end) = e.current().and_then(|c| c.planned_end) else { continue };
+                    let form = DecisionForm {
+                        kind: "extend".into(),
+                        planned_end: (end + Duration::days(days)).to_string(),
+                        reason: "Cravings and family conflict; needs two more weeks".into(),
+                        ..Default::default()
+                    };
+                    episodes[p] = Some(self.decide(&sup, client, e.id, &form).await.map_err(fail("extension"))?);
+                }
+                Step::Move { kind, level, bed, planned, reason } => {
+                    let Some(e) = episodes[p].as_ref().filter(|e| e.is_open()) else { continue };
+                    if e.current().is_some_and(|c| c.start >= date) {
+                        continue;
+                    }
+                    if let Some(b) = held[p].take() {
+                        beds.release(b, date);
+                    }
+                    let (level, bed_id) = match bed.map(|k| beds.take(k, date)) {
+                        Some(Some(b)) => (level, Some(b)),
+                        Some(None) => ("2.5", None),
+                        None => (level, None),
+                    };
+                    let current_rank =
+                        e.current().and_then(|c| self.catalogue.get(&c.level)).map(|l| l.rank).unwrap_or(0);
+                    let rank = self.catalogue.level(level).map(|l| l.rank).unwrap_or(0);
+                    let kind = if rank < current_rank {
+                        "step_down"
+                    } else if rank > current_rank {
+                        "step_up"
+                    } else {
+                        kind
+                    };
+                    if rank == current_rank {
+                        continue;
+                    }
+                    let form = DecisionForm {
+                        kind: kind.into(),
+                        on: date.to_string(),
+                        level: level.into(),
+                        site: site_of(bed_id, lakeside.id, riverside.id).to_string(),
+                        bed: bed_id.map(|b| b.to_string()).unwrap_or_default(),
+                        planned_end: (date + Duration::days(planned)).to_string(),
+                        reason: reason.into(),
+                        ..Default::default()
+                    };
+                    episodes[p] = Some(self.decide(&sup, client, e.id, &form).await.map_err(fail("transition"))?);
+                    held[p] = bed_id;
+                }
+                Step::Discharge { reason, why } => {
+                    let Some(e) = episodes[p].as_ref().filter(|e| e.is_open()) else { continue };
+                    if let Some(b) = held[p].take() {
+                        beds.release(b, date);
+                    }
+                    let form = DecisionForm {
+                        kind: "discharge".into(),
+                        on: date.to_string(),
+                        discharge_reason: reason.into(),
+                        reason: why.into(),
+                        ..Default::default()
+                    };
+                    let e = self.decide(&sup, client, e.id, &form).await.map_err(fail("discharge"))?;
+                    let plan = PlanForm {
+                        referrals: "Outpatient therapy with Dr. Ellis, weekly".into(),
+                        sober_living: if rng.chance(40) { "Oak Street sober living".into() } else { String::new() },
+                        meetings: "AA Tuesday and Thursday 7pm; SMART Recovery Saturday".into(),
+                        medication: if rng.chance(40) {
+                            "Buprenorphine via Dr. Patel; next refill booked".into()
+                        } else {
+                            String::new()
+                        },
+                        appointments: "Primary care follow-up within 2 weeks".into(),
+                    };
+                    self.save_aftercare_plan(&sup, client, e.id, &plan).await.map_err(fail("aftercare"))?;
+                    episodes[p] = Some(e);
+                }
+            }
+        }
+
+        // Answer most follow-ups that have come due.
+        let due = self.follow_ups_due(&sup).await.map_err(fail("follow-ups"))?;
+        for (f, _) in due {
+            if !rng.chance(70) {
+                continue;
+            }
+            let reached = rng.chance(75);
+            let form = OutcomeForm {
+                reached: if reached { "yes" } else { "no" }.into(),
+                substance_use: if reached {
+                    (*rng.pick(&["abstinent", "abstinent", "abstinent", "using", "unknown"])).into()
+                } else {
+                    String::new()
+                },
+                working_or_in_school: if reached { (*rng.pick(&["yes", "yes", "no"])).into() } else { String::new() },
+                readmitted_elsewhere: if reached {
+                    (*rng.pick(&["no", "no", "no", "yes"])).into()
+                } else {
+                    String::new()
+                },
+                notes: String::new(),
+            };
+            self.record_follow_up(&sup, f.id, &form).await.map_err(fail("follow-up outcome"))?;
+        }
+
+        // Inquiries in every stage.
+        let stages: [&[&str]; 7] = [
+            &[],
+            &["screening"],
+            &["screening", "admission_scheduled"],
+            &["screening", "waitlist"],
+            &["screening", "referred_out"],
+            &["lost"],
+            &["screening", "admission_scheduled"],
+        ];
+        let mut inquiries = 0;
+        for (n, path) in stages.iter().cycle().take(18).enumerate() {
+            let given = *rng.pick(&GIVEN);
+            let family = *rng.pick(&FAMILY);
+            let dob = today - Duration::days(rng.range(19, 60) * 365);
+            let form = InquiryForm {
+                caller_name: if n % 3 == 0 {
+                    format!("{given} {family}")
+                } else {
+                    format!("{} {family}", rng.pick(&GIVEN))
+                },
+                caller_relationship: (*rng.pick(&["self", "parent", "spouse or partner", "friend", "professional"]))
+                    .into(),
+                given_name: given.into(),
+                family_name: family.into(),
+                date_of_birth: dob.to_string(),
+                phone: format!("555-02{:02}-{:04}", rng.below(100), rng.below(10_000)),
+                substances: (*rng.pick(&SUBSTANCES)).into(),
+                urgency: (*rng.pick(&["routine", "soon", "soon", "urgent", "crisis"])).into(),
+                insurance: (*rng.pick(&PAYERS)).into(),
+                withdrawal_risk: rng.chance(30),
+                self_harm_thoughts: rng.chance(8),
+                medical_conditions: rng.chance(20),
+                prior_treatment: rng.chance(50),
+                heard_about: (*rng.pick(&[
+                    "Search engine",
+                    "Primary care referral",
+                    "Court referral",
+                    "Family",
+                    "Alumni",
+                ]))
+                .into(),
+                notes: String::new(),
+            };
+            let inquiry = self.log_inquiry(&admissions, &form, true).await.map_err(fail("inquiry"))?;
+            for stage in path.iter() {
+                self.move_inquiry(&admissions, inquiry.id, stage, "").await.map_err(fail("inquiry stage"))?;
+            }
+            // The last column of the board: converted into clients, admitted to IOP today.
+            if n % 7 == 6 {
+                let client = NewClientForm {
+                    given_name: given.into(),
+                    family_name: family.into(),
+                    date_of_birth: dob.to_string(),
+                    phone: form.phone.clone(),
+                    ..Default::default()
+                };
+                let record = self.create_client_record(&sup, &client, true).await.map_err(fail("inquiry client"))?;
+                let admit = AdmitForm {
+                    on: today.to_string(),
+                    level: "2.1".into(),
+                    site: riverside.id.to_string(),
+                    planned_end: (today + Duration::days(42)).to_string(),
+                    reason: "Admitted from the helpline".into(),
+                    ..Default::default()
+                };
+                self.convert_inquiry(&admissions, inquiry.id, &admit, Some(record.client.id))
+                    .await
+                    .map_err(fail("conversion"))?;
+            }
+            inquiries += 1;
+        }
+
+        let mut tx = self.begin().await?;
+        tx.set_setting(SEEDED, &seed.to_string()).await?;
+        tx.commit().await?;
+        Ok(DemoSummary { created: true, clients: plans.len() + 2, inquiries })
+    }
+}
+
+fn site_of(bed: Option<BedId>, residential: SiteId, outpatient: SiteId) -> SiteId {
+    if bed.is_some() { residential } else { outpatient }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_password_meets_the_policy_for_every_account() {
+        for (username, name, _) in ACCOUNTS {
+            assert!(
+                domain::password::NewPassword::parse(DEMO_PASSWORD, &[username, name, "stepdown"]).is_ok(),
+                "{username}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_generator_is_deterministic() {
+        let (mut a, mut b) = (Rng(7), Rng(7));
+        let xs: Vec<u64> = (0..5).map(|_| a.next()).collect();
+        let ys: Vec<u64> = (0..5).map(|_| b.next()).collect();
+        assert_eq!(xs, ys);
+        assert_ne!(Rng(8).next(), xs[0]);
+    }
+}

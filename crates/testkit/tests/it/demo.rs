@@ -1,0 +1,71 @@
+//! The demo center: believable data on every screen, deterministic, never over real data.
+
+use std::collections::BTreeSet;
+
+use domain::role::Role;
+use serde_json::Value;
+use testkit::spawn_app;
+
+use crate::chain_intact;
+
+#[tokio::test]
+async fn the_demo_center_fills_every_screen_and_only_once() {
+    let app = spawn_app().await;
+    let summary = app.app.seed_demo(42).await.unwrap();
+    assert!(summary.created);
+    assert!(summary.clients >= 60, "{summary:?}");
+    let token = app.api_token("demo.supervisor", app::demo::DEMO_PASSWORD).await;
+    let get = |path: &'static str| {
+        let (app, token) = (&app, token.clone());
+        async move {
+            let res = reqwest::Client::new().get(app.url(path)).bearer_auth(token).send().await.unwrap();
+            assert_eq!(res.status(), 200, "{path}");
+            res.json::<Value>().await.unwrap()
+        }
+    };
+    let census = get("/api/v1/census").await;
+    let active: usize =
+        census["sites"].as_array().unwrap().iter().map(|s| s["clients"].as_array().unwrap().len()).sum();
+    assert!(active >= 15, "a busy census: {active}");
+    assert!(census["sites"][0]["beds_occupied"].as_u64().unwrap() > 0);
+    let inquiries = get("/api/v1/inquiries").await;
+    let stages: BTreeSet<&str> = inquiries.as_array().unwrap().iter().map(|i| i["stage"].as_str().unwrap()).collect();
+    for stage in ["new", "screening", "admission_scheduled", "waitlist", "admitted", "referred_out", "lost"] {
+        assert!(stages.contains(stage), "no inquiry in {stage}: {stages:?}");
+    }
+    let clients = get("/api/v1/clients").await;
+    assert!(clients.as_array().unwrap().len() >= 60);
+    assert!(!get("/api/v1/follow-ups").await.as_array().unwrap().is_empty() || active > 0);
+    // Every account signs in with the published password.
+    for (username, _, role) in app::demo::ACCOUNTS {
+        let res = reqwest::Client::new()
+            .post(app.url("/api/v1/session"))
+            .json(&serde_json::json!({"username": username, "password": app::demo::DEMO_PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201, "{username}");
+        let stage = res.json::<Value>().await.unwrap()["stage"].as_str().unwrap().to_owned();
+        let expected = if matches!(role, Role::Admin | Role::PrivacyOfficer) { "mfa_enrol" } else { "full" };
+        assert_eq!(stage, expected, "{username}");
+    }
+    chain_intact(&app).await;
+    // A second run finds it already there.
+    assert!(!app.app.seed_demo(42).await.unwrap().created);
+}
+
+#[tokio::test]
+async fn the_demo_center_refuses_a_database_with_real_records() {
+    let app = spawn_app().await;
+    let (_, sup) = app.full_token("sup", Role::Supervisor).await;
+    app.new_client(&sup, "Real", "Person").await;
+    match app.app.seed_demo(42).await {
+        Err(app::AppError::Conflict(why)) => assert!(why.contains("real records")),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    let (_, list) = {
+        let res = reqwest::Client::new().get(app.url("/api/v1/clients")).bearer_auth(&sup).send().await.unwrap();
+        (res.status(), res.json::<Value>().await.unwrap())
+    };
+    assert_eq!(list.as_array().unwrap().len(), 1, "nothing was added");
+}

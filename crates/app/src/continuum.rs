@@ -158,6 +158,11 @@ impl App {
         let mut p = Problems::default();
         let name = p.check("name", "Site name", label(name));
         let tz = p.check("time_zone", "Time zone", TimeZoneName::parse(time_zone));
+        if let Some(t) = &tz
+            && !App::known_time_zone(t.as_str())
+        {
+            p.add("time_zone", "Time zone is not one we know; use a name like America/Chicago");
+        }
         p.into_result()?;
         let (Some(name), Some(time_zone)) = (name, tz) else {
             return Err(AppError::Internal("validated site incomplete"));
@@ -285,6 +290,15 @@ impl App {
         })
     }
 
+    /// Today at `site` (the server's date when the site is unknown).
+    async fn today_at(&self, tx: &mut dyn Tx, site: SiteId) -> Result<Date, AppError> {
+        let sites = tx.sites().await?;
+        Ok(match sites.iter().find(|s| s.site.id == site) {
+            Some(s) => self.today_in(s.site.time_zone.as_str()),
+            None => self.today(),
+        })
+    }
+
     async fn check_bed(&self, tx: &mut dyn Tx, to: &Destination, on: Date, episode: EpisodeId) -> Result<(), AppError> {
         if let Some(bed) = to.bed
             && tx.bed_taken(bed, on, episode).await?
@@ -366,7 +380,8 @@ impl App {
         let level = to.level.clone();
         let planned_end = to.planned_end;
         let prev = previous.first().map(|e| e.id);
-        let episode = Episode::admit(id, client, on, to, prev, &self.catalogue, self.today()).map_err(refused)?;
+        let today = self.today_at(tx, to.site).await?;
+        let episode = Episode::admit(id, client, on, to, prev, &self.catalogue, today).map_err(refused)?;
         tx.save_episode(&episode, &self.catalogue.id, self.now()).await?;
         let ev = self.decision_event(ctx, id, TransitionKind::Admit, on, &reason, (None, Some(level), planned_end));
         tx.insert_episode_event(&ev).await?;
@@ -442,7 +457,12 @@ impl App {
             TransitionKind::Admit => return Err(AppError::invalid("kind", "Choose what was decided")),
         };
         let reason = reason.ok_or_else(|| AppError::invalid("reason", "Reason must not be empty"))?;
-        episode.apply(transition, &self.catalogue, self.today()).map_err(refused)?;
+        // Dates are judged by the calendar where the client is now.
+        let today = match episode.current().map(|c| c.site) {
+            Some(site) => self.today_at(tx.as_mut(), site).await?,
+            None => self.today(),
+        };
+        episode.apply(transition, &self.catalogue, today).map_err(refused)?;
         tx.save_episode(&episode, &self.catalogue.id, self.now()).await?;
         if kind == TransitionKind::Discharge {
             // Follow-up contacts at 30, 60 and 90 days are part of every discharge.
@@ -486,9 +506,16 @@ impl App {
     pub async fn census(&self, ctx: &Ctx) -> Result<Census, AppError> {
         self.authorize(ctx, ctx.actor.require(Permission::ViewCensus)).await?;
         let scope = ctx.actor.scope(Permission::ReadClient).unwrap_or(ClientScope::Only(Default::default()));
-        let today = self.today();
         let mut tx = self.store.read().await?;
         let sites = tx.sites().await?;
+        let site_today = |site: SiteId| {
+            sites
+                .iter()
+                .find(|s| s.site.id == site)
+                .map(|s| self.today_in(s.site.time_zone.as_str()))
+                .unwrap_or_else(|| self.today())
+        };
+        let today = sites.first().map(|s| self.today_in(s.site.time_zone.as_str())).unwrap_or_else(|| self.today());
         let everyone = tx.census(&ClientScope::All).await?;
         drop(tx);
         let mut site_views = Vec::new();
@@ -527,15 +554,20 @@ impl App {
             });
         }
         let visible: Vec<CensusRow> = everyone.into_iter().filter(|r| scope.contains(r.client.id)).collect();
-        let soon = today + time::Duration::days(7);
         let mut ending_soon: Vec<CensusRow> = visible
             .iter()
-            .filter(|r| r.placement.planned_end.is_some_and(|e| e >= today && e <= soon))
+            .filter(|r| {
+                let today = site_today(r.placement.site);
+                r.placement.planned_end.is_some_and(|e| e >= today && e <= today + time::Duration::days(7))
+            })
             .cloned()
             .collect();
         ending_soon.sort_by_key(|r| r.placement.planned_end);
-        let mut past: Vec<CensusRow> =
-            visible.iter().filter(|r| r.placement.planned_end.is_some_and(|e| e < today)).cloned().collect();
+        let mut past: Vec<CensusRow> = visible
+            .iter()
+            .filter(|r| r.placement.planned_end.is_some_and(|e| e < site_today(r.placement.site)))
+            .cloned()
+            .collect();
         past.sort_by_key(|r| r.placement.planned_end);
         let events = visible
             .iter()

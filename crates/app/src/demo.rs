@@ -343,7 +343,8 @@ impl App {
         }
         drop(tx);
         let mut rng = Rng(seed);
-        let today = self.now().date();
+        // Both demo sites are in Chicago: their calendar decides what "today" is.
+        let today = self.today_in("America/Chicago");
 
         let mut users = Vec::new();
         for (username, name, role) in ACCOUNTS {

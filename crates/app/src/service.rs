@@ -87,6 +87,27 @@ impl App {
         &self.catalogue
     }
 
+    /// Today's date where a site is: days, weeks and stays are counted in the site's own zone,
+    /// not the server's. Falls back to UTC for a zone the database does not know.
+    pub fn today_in(&self, time_zone: &str) -> time::Date {
+        let now = self.now();
+        let local = jiff::Timestamp::from_millisecond(unix_ms(now))
+            .ok()
+            .zip(jiff::tz::TimeZone::get(time_zone).ok())
+            .map(|(ts, tz)| tz.to_datetime(ts).date());
+        local
+            .and_then(|d| {
+                let month = time::Month::try_from(u8::try_from(d.month()).ok()?).ok()?;
+                time::Date::from_calendar_date(i32::from(d.year()), month, u8::try_from(d.day()).ok()?).ok()
+            })
+            .unwrap_or(now.date())
+    }
+
+    /// Whether the time-zone database knows `name`.
+    pub fn known_time_zone(name: &str) -> bool {
+        jiff::tz::TimeZone::get(name).is_ok()
+    }
+
     pub fn now(&self) -> OffsetDateTime {
         self.clock.now()
     }

@@ -218,8 +218,8 @@ async fn supervisor_admits_steps_down_and_discharges_a_client() -> anyhow::Resul
     let sue_token = app.api_token("sue", PASSWORD).await;
     let client = app.new_client(&sue_token, "Ana", "Alvarez").await;
     let chart = format!("/clients/{client}");
-    // Dates as the server sees them: admitted ten days ago, stepped down and discharged today.
-    let today = app.app.now().date();
+    // Dates on Lakeside's calendar (Chicago): admitted ten days ago, stepped down and discharged today.
+    let today = app.app.today_in("America/Chicago");
     let admitted = today - time::Duration::days(10);
     let follow_up_due = |days: i64| (today + time::Duration::days(days)).to_string();
     let (today, admitted, planned_end) =

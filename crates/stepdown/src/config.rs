@@ -21,6 +21,8 @@ pub struct FileConfig {
     pub trusted_proxies: Option<Vec<String>>,
     pub session_idle_minutes: Option<i64>,
     pub session_absolute_hours: Option<i64>,
+    /// How new medical record numbers look, e.g. "SD-{seq:06}".
+    pub mrn_format: Option<String>,
     /// Level-of-care catalogue: asam-3 (default) or asam-4.
     pub level_catalogue: Option<String>,
     /// Role codes that must use two-step verification.

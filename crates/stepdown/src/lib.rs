@@ -64,6 +64,10 @@ pub fn app_config(file: &FileConfig) -> Result<AppConfig> {
         }
         config.session.absolute_timeout = time::Duration::hours(h);
     }
+    if let Some(f) = &file.mrn_format {
+        domain::client::MrnFormat::parse(f).map_err(|e| anyhow::anyhow!("mrn_format: {e}"))?;
+        config.mrn_format = f.clone();
+    }
     if let Some(c) = &file.level_catalogue {
         domain::level::Catalogue::builtin(c).map_err(|e| anyhow::anyhow!("level_catalogue: {e}"))?;
         config.catalogue = c.clone();

@@ -159,6 +159,10 @@ async fn settings_come_from_flags_then_environment_then_the_config_file() {
     let (code, _, _) = run(&cwd, &["--data-dir", "from-flag", "migrate"], None);
     assert_eq!(code, 0);
     assert!(cwd.join("from-flag/stepdown.db").is_file());
+    std::fs::write(cwd.join("stepdown.toml"), "data_dir = \"x\"\nmrn_format = \"MRN\"\n").unwrap();
+    let (code, _, err) = run(&cwd, &["user", "list"], None);
+    assert_ne!(code, 0);
+    assert!(err.contains("mrn_format"), "{err}");
     std::fs::write(cwd.join("stepdown.toml"), "data_dir = \"x\"\nno_such_setting = 1\n").unwrap();
     let (code, _, err) = run(&cwd, &["migrate"], None);
     assert_ne!(code, 0);

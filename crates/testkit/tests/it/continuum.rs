@@ -37,7 +37,7 @@ async fn center() -> Center {
         reqwest::Method::POST,
         "/api/v1/sites",
         &admin,
-        Some(json!({"name": "Lakeside", "time_zone": "America/Chicago"})),
+        Some(json!({"name": "Lakeside", "time_zone": "UTC"})),
     )
     .await;
     assert_eq!(s, 201, "{site}");
@@ -371,4 +371,54 @@ async fn the_chart_admits_and_records_decisions_through_forms() {
     assert_eq!(res.status(), 303);
     let (_, html) = browser.get_text(&chart).await;
     assert!(html.contains("Level 2.1 since") && html.contains("Stepped down") && html.contains("3.5 → 2.1"));
+}
+
+#[tokio::test]
+async fn dates_are_judged_by_the_calendar_at_the_site() {
+    use app::Clock;
+    let c = center().await;
+    let (s, chicago) = call(
+        &c.app,
+        reqwest::Method::POST,
+        "/api/v1/sites",
+        &c.admin,
+        Some(json!({"name": "Chicago", "time_zone": "America/Chicago"})),
+    )
+    .await;
+    assert_eq!(s, 201);
+    let (s, p) = call(
+        &c.app,
+        reqwest::Method::POST,
+        "/api/v1/sites",
+        &c.admin,
+        Some(json!({"name": "Nowhere", "time_zone": "Atlantis/Sunken"})),
+    )
+    .await;
+    assert_eq!((s, p["errors"][0]["field"].as_str()), (422, Some("time_zone")), "zones must exist");
+    let client = c.app.new_client(&c.sup, "Ana", "Alvarez").await;
+
+    // Move the clock to 03:00 UTC: still yesterday evening in Chicago.
+    let now = c.app.clock.now();
+    let mut target = now.replace_time(time::macros::time!(03:00));
+    if target <= now {
+        target += time::Duration::days(1);
+    }
+    c.app.clock.advance(target - now);
+    let utc_today = target.date();
+    let chicago_today = utc_today - time::Duration::days(1);
+    assert_eq!(c.app.app.today_in("America/Chicago"), chicago_today);
+    assert_eq!(c.app.app.today_in("Not/AZone"), utc_today, "unknown zones fall back to UTC");
+    // The earlier session idled out while the clock moved; sign in again.
+    let sup = c.app.api_token("sup", testkit::PASSWORD).await;
+
+    let eps = format!("/api/v1/clients/{client}/episodes");
+    let admit = json!({"on": (chicago_today - time::Duration::days(5)).to_string(), "level": "2.1", "site_id": chicago["id"], "reason": "x"});
+    let (s, e) = call(&c.app, reqwest::Method::POST, &eps, &sup, Some(admit)).await;
+    assert_eq!(s, 201, "{e}");
+    let decide = format!("{eps}/{}/decisions", e["id"].as_str().unwrap());
+    let discharge = |on: time::Date| json!({"kind": "discharge", "on": on.to_string(), "discharge_reason": "completed", "reason": "x"});
+    let (s, p) = call(&c.app, reqwest::Method::POST, &decide, &sup, Some(discharge(utc_today))).await;
+    assert_eq!((s, p["errors"][0]["field"].as_str()), (422, Some("on")), "tomorrow in Chicago is in the future");
+    let (s, _) = call(&c.app, reqwest::Method::POST, &decide, &sup, Some(discharge(chicago_today))).await;
+    assert_eq!(s, 200);
 }

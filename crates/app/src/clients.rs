@@ -6,6 +6,7 @@ use domain::audit::{AuditAction, AuditEvent, Outcome};
 use domain::client::{
     Client, ClientRecord, Contact, Coverage, CoveragePriority, Demographics, Mrn, Sex, TeamRole, check_birth_date,
 };
+use domain::episode::Episode;
 use domain::ids::{ClientId, UserId};
 use domain::ids::{ContactId, CoverageId};
 use domain::role::Role;
@@ -301,7 +302,10 @@ impl App {
         let scope = self.authorize(ctx, ctx.actor.scope_for(Permission::ReadClient, id)).await?;
         let mut tx = self.store.read().await?;
         let record = tx.client_record(&scope, id).await?.ok_or(AppError::NotFound)?;
-        let care_team = tx.care_team(id).await?;
+        let care_team = match tx.episodes_of(id).await?.into_iter().find(Episode::is_open) {
+            Some(open) => tx.episode_team(open.id).await?,
+            None => tx.care_team(id).await?,
+        };
         let contacts = tx.contacts(id).await?;
         let coverages = tx.coverages(id).await?;
         drop(tx);
@@ -434,6 +438,10 @@ impl App {
             _ => return Err(AppError::invalid("user_id", "Choose an active staff member")),
         }
         tx.add_team_member(client, user, role, self.now()).await?;
+        // During a stay the assignment is to that episode's team.
+        if let Some(open) = tx.episodes_of(client).await?.into_iter().find(Episode::is_open) {
+            tx.add_episode_team_member(open.id, client, user, role, self.now()).await?;
+        }
         let mut event = self.read_event(ctx, client, AuditAction::CareTeamChanged);
         event.subject = Some(format!("user:{user}"));
         event.detail = Some(format!("added:{}", role.code()));
@@ -455,7 +463,20 @@ impl App {
         let scope = self.authorize(ctx, ctx.actor.scope_for(Permission::ManageCareTeam, client)).await?;
         let mut tx = self.begin().await?;
         tx.client(&scope, client).await?.ok_or(AppError::NotFound)?;
-        if !tx.remove_team_member(client, user).await? {
+        let open = tx.episodes_of(client).await?.into_iter().find(Episode::is_open);
+        let removed = match open {
+            // Off this stay's team; access goes too unless they treated the client in an
+            // earlier stay (their own notes and decisions stay theirs to read).
+            Some(e) => {
+                let was_on = tx.remove_episode_team_member(e.id, user).await?;
+                if !tx.on_any_episode_team(client, user).await? {
+                    tx.remove_team_member(client, user).await?;
+                }
+                was_on
+            }
+            None => tx.remove_team_member(client, user).await?,
+        };
+        if !removed {
             return Err(AppError::NotFound);
         }
         let mut event = self.read_event(ctx, client, AuditAction::CareTeamChanged);

@@ -383,6 +383,11 @@ impl App {
         let today = self.today_at(tx, to.site).await?;
         let episode = Episode::admit(id, client, on, to, prev, &self.catalogue, today).map_err(refused)?;
         tx.save_episode(&episode, &self.catalogue.id, self.now()).await?;
+        // The stay starts with the people already on the client's team; the team of each
+        // episode is then kept on its own (supervisors adjust it from the chart).
+        for member in tx.care_team(client).await? {
+            tx.add_episode_team_member(id, client, member.user_id, member.team_role, self.now()).await?;
+        }
         let ev = self.decision_event(ctx, id, TransitionKind::Admit, on, &reason, (None, Some(level), planned_end));
         tx.insert_episode_event(&ev).await?;
         let audit = AuditEvent {

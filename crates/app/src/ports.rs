@@ -310,6 +310,18 @@ pub trait Tx: Send {
         at: OffsetDateTime,
     ) -> Result<(), StoreError>;
     async fn remove_team_member(&mut self, client: ClientId, user: UserId) -> Result<bool, StoreError>;
+    async fn episode_team(&mut self, episode: EpisodeId) -> Result<Vec<TeamMember>, StoreError>;
+    async fn add_episode_team_member(
+        &mut self,
+        episode: EpisodeId,
+        client: ClientId,
+        user: UserId,
+        role: TeamRole,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    async fn remove_episode_team_member(&mut self, episode: EpisodeId, user: UserId) -> Result<bool, StoreError>;
+    /// Whether `user` was on the team of any of the client's episodes.
+    async fn on_any_episode_team(&mut self, client: ClientId, user: UserId) -> Result<bool, StoreError>;
 
     // Sites, rooms, beds
     async fn insert_site(&mut self, site: &Site) -> Result<(), StoreError>;

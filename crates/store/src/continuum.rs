@@ -375,3 +375,90 @@ pub(crate) async fn census(txn: &DatabaseTransaction, scope: &ClientScope) -> Re
     }
     Ok(rows)
 }
+
+pub(crate) async fn episode_team(
+    txn: &DatabaseTransaction,
+    episode_id: EpisodeId,
+) -> Result<Vec<app::ports::TeamMember>, StoreError> {
+    use crate::entity::episode_team_member as etm;
+    let rows = etm::Entity::find().filter(etm::Column::EpisodeId.eq(episode_id.as_uuid())).all(txn).await.store()?;
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.user_id).collect();
+    let names: HashMap<Uuid, String> = user::Entity::find()
+        .filter(user::Column::Id.is_in(ids))
+        .all(txn)
+        .await
+        .store()?
+        .into_iter()
+        .map(|u| (u.id, u.display_name))
+        .collect();
+    let mut team = rows
+        .into_iter()
+        .map(|r| {
+            Ok(app::ports::TeamMember {
+                user_id: UserId::from_uuid(r.user_id),
+                display_name: names.get(&r.user_id).cloned().unwrap_or_default(),
+                team_role: domain::client::TeamRole::parse(&r.team_role).ok_or(StoreError::Corrupt("team role"))?,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    team.sort_by(|a, b| a.display_name.cmp(&b.display_name));
+    Ok(team)
+}
+
+pub(crate) async fn add_episode_team_member(
+    txn: &DatabaseTransaction,
+    episode_id: EpisodeId,
+    client_id: ClientId,
+    user_id: UserId,
+    role: domain::client::TeamRole,
+    at: OffsetDateTime,
+) -> Result<(), StoreError> {
+    use crate::entity::episode_team_member as etm;
+    let row = etm::ActiveModel {
+        episode_id: Set(episode_id.as_uuid()),
+        user_id: Set(user_id.as_uuid()),
+        client_id: Set(client_id.as_uuid()),
+        team_role: Set(role.code().to_owned()),
+        since: Set(unix_ms(at)),
+    };
+    etm::Entity::insert(row)
+        .on_conflict(
+            OnConflict::columns([etm::Column::EpisodeId, etm::Column::UserId])
+                .update_column(etm::Column::TeamRole)
+                .to_owned(),
+        )
+        .exec(txn)
+        .await
+        .store()
+        .map(|_| ())
+}
+
+pub(crate) async fn remove_episode_team_member(
+    txn: &DatabaseTransaction,
+    episode_id: EpisodeId,
+    user_id: UserId,
+) -> Result<bool, StoreError> {
+    use crate::entity::episode_team_member as etm;
+    let r = etm::Entity::delete_many()
+        .filter(etm::Column::EpisodeId.eq(episode_id.as_uuid()))
+        .filter(etm::Column::UserId.eq(user_id.as_uuid()))
+        .exec(txn)
+        .await
+        .store()?;
+    Ok(r.rows_affected > 0)
+}
+
+pub(crate) async fn on_any_episode_team(
+    txn: &DatabaseTransaction,
+    client_id: ClientId,
+    user_id: UserId,
+) -> Result<bool, StoreError> {
+    use crate::entity::episode_team_member as etm;
+    let n = etm::Entity::find()
+        .filter(etm::Column::ClientId.eq(client_id.as_uuid()))
+        .filter(etm::Column::UserId.eq(user_id.as_uuid()))
+        .count(txn)
+        .await
+        .store()?;
+    Ok(n > 0)
+}

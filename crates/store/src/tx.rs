@@ -669,6 +669,33 @@ impl Tx for SeaTx {
         crate::inquiries::complete_task(&self.txn, id, at).await
     }
 
+    async fn episode_team(&mut self, episode: domain::ids::EpisodeId) -> Result<Vec<TeamMember>, StoreError> {
+        crate::continuum::episode_team(&self.txn, episode).await
+    }
+
+    async fn add_episode_team_member(
+        &mut self,
+        episode: domain::ids::EpisodeId,
+        client: ClientId,
+        user: UserId,
+        role: TeamRole,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        crate::continuum::add_episode_team_member(&self.txn, episode, client, user, role, at).await
+    }
+
+    async fn remove_episode_team_member(
+        &mut self,
+        episode: domain::ids::EpisodeId,
+        user: UserId,
+    ) -> Result<bool, StoreError> {
+        crate::continuum::remove_episode_team_member(&self.txn, episode, user).await
+    }
+
+    async fn on_any_episode_team(&mut self, client: ClientId, user: UserId) -> Result<bool, StoreError> {
+        crate::continuum::on_any_episode_team(&self.txn, client, user).await
+    }
+
     async fn append_audit(&mut self, events: Vec<AuditEvent>) -> Result<(), StoreError> {
         self.pending_audit.extend(events);
         Ok(())

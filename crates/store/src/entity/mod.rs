@@ -12,6 +12,7 @@ pub mod client_coverage;
 pub mod client_trigram;
 pub mod episode;
 pub mod episode_event;
+pub mod episode_team_member;
 pub mod follow_up;
 pub mod inquiry;
 pub mod inquiry_task;

@@ -8,6 +8,7 @@ mod m20261127_000002_continuum;
 mod m20261127_000003_client_record;
 mod m20261127_000004_aftercare;
 mod m20261127_000005_inquiries;
+mod m20261127_000006_episode_teams;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000003_client_record::Migration),
             Box::new(m20261127_000004_aftercare::Migration),
             Box::new(m20261127_000005_inquiries::Migration),
+            Box::new(m20261127_000006_episode_teams::Migration),
         ]
     }
 }

@@ -422,3 +422,62 @@ async fn dates_are_judged_by_the_calendar_at_the_site() {
     let (s, _) = call(&c.app, reqwest::Method::POST, &decide, &sup, Some(discharge(chicago_today))).await;
     assert_eq!(s, 200);
 }
+
+#[tokio::test]
+async fn each_stay_has_its_own_care_team() {
+    let c = center().await;
+    let (a, a_token) = c.app.full_token("alex", Role::Counselor).await;
+    let (b, _) = c.app.full_token("blake", Role::Counselor).await;
+    let (d, d_token) = c.app.full_token("drew", Role::Counselor).await;
+    let client = c.app.new_client(&c.sup, "Ana", "Alvarez").await;
+    let team = |user: &domain::user::User, method: reqwest::Method| {
+        let (app, sup, path) = (&c.app, c.sup.clone(), format!("/api/v1/clients/{client}/care-team/{}", user.id));
+        async move { call(app, method, &path, &sup, Some(json!({"team_role": "counselor"}))).await.0 }
+    };
+    assert_eq!(team(&a, reqwest::Method::PUT).await, 204, "assigned before admission");
+    let eps = format!("/api/v1/clients/{client}/episodes");
+    let (_, e) = call(
+        &c.app,
+        reqwest::Method::POST,
+        &eps,
+        &c.sup,
+        Some(json!({"on": day(-30), "level": "2.1", "site_id": c.site, "reason": "x"})),
+    )
+    .await;
+    let first = e["id"].as_str().unwrap().to_owned();
+    assert_eq!(team(&b, reqwest::Method::PUT).await, 204, "joins the current stay");
+    let names = |v: &Value| -> Vec<String> {
+        let mut n: Vec<String> =
+            v["care_team"].as_array().unwrap().iter().map(|m| m["display_name"].as_str().unwrap().to_owned()).collect();
+        n.sort();
+        n
+    };
+    let (_, detail) = call(&c.app, reqwest::Method::GET, &format!("/api/v1/clients/{client}"), &c.sup, None).await;
+    assert_eq!(names(&detail), ["Test alex", "Test blake", "Test sup"], "the creator is on the team too");
+    call(
+        &c.app,
+        reqwest::Method::POST,
+        &format!("{eps}/{first}/decisions"),
+        &c.sup,
+        Some(json!({"kind": "discharge", "on": day(-10), "discharge_reason": "completed", "reason": "x"})),
+    )
+    .await;
+    let (s, _) = call(
+        &c.app,
+        reqwest::Method::POST,
+        &eps,
+        &c.sup,
+        Some(json!({"on": day(-2), "level": "2.1", "site_id": c.site, "reason": "Relapse"})),
+    )
+    .await;
+    assert_eq!(s, 201);
+    assert_eq!(team(&d, reqwest::Method::PUT).await, 204);
+    // Off the new stay's team: Alex treated the client in the first stay and keeps access;
+    // Drew was only on this stay and loses it.
+    assert_eq!(team(&a, reqwest::Method::DELETE).await, 204);
+    assert_eq!(team(&d, reqwest::Method::DELETE).await, 204);
+    let (_, detail) = call(&c.app, reqwest::Method::GET, &format!("/api/v1/clients/{client}"), &c.sup, None).await;
+    assert_eq!(names(&detail), ["Test blake", "Test sup"], "the team of this stay");
+    assert_eq!(call(&c.app, reqwest::Method::GET, &format!("/api/v1/clients/{client}"), &a_token, None).await.0, 200);
+    assert_eq!(call(&c.app, reqwest::Method::GET, &format!("/api/v1/clients/{client}"), &d_token, None).await.0, 403);
+}

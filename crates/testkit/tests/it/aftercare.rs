@@ -1,19 +1,10 @@
 //! After discharge: the aftercare plan and the 30/60/90-day follow-ups.
 
 use domain::role::Role;
-use serde_json::{Value, json};
+use serde_json::json;
 use testkit::{TestApp, spawn_app};
 
-use crate::events;
-
-async fn call(app: &TestApp, method: reqwest::Method, path: &str, token: &str, body: Option<Value>) -> (u16, Value) {
-    let mut req = reqwest::Client::new().request(method, app.url(path)).bearer_auth(token);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let res = req.send().await.unwrap();
-    (res.status().as_u16(), res.json().await.unwrap_or(Value::Null))
-}
+use crate::{call, events};
 
 fn day(offset: i64) -> String {
     (time::OffsetDateTime::now_utc().date() + time::Duration::days(offset)).to_string()

@@ -4,16 +4,7 @@ use domain::role::Role;
 use serde_json::{Value, json};
 use testkit::{TestApp, spawn_app};
 
-use crate::{chain_intact, events};
-
-async fn call(app: &TestApp, method: reqwest::Method, path: &str, token: &str, body: Option<Value>) -> (u16, Value) {
-    let mut req = reqwest::Client::new().request(method, app.url(path)).bearer_auth(token);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let res = req.send().await.unwrap();
-    (res.status().as_u16(), res.json().await.unwrap_or(Value::Null))
-}
+use crate::{call, chain_intact, events};
 
 fn day(offset: i64) -> String {
     (time::OffsetDateTime::now_utc().date() + time::Duration::days(offset)).to_string()

@@ -17,7 +17,24 @@ mod ops;
 mod records;
 mod sessions;
 
+use serde_json::Value;
 use testkit::TestApp;
+
+/// One API call with a bearer token: the status and the JSON body (null when there is none).
+pub async fn call(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut req = reqwest::Client::new().request(method, app.url(path)).bearer_auth(token);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let res = req.send().await.unwrap();
+    (res.status().as_u16(), res.json().await.unwrap_or(Value::Null))
+}
 
 /// Audit events with `action`, as the store holds them.
 pub async fn events(app: &TestApp, action: &str) -> Vec<domain::audit::ChainedEvent> {

@@ -358,6 +358,37 @@ pub struct Option2 {
     pub label: String,
 }
 
+/// The choices of the placement form (admission, decisions, inquiry conversion).
+pub struct PlacementOptions {
+    pub levels: Vec<Option2>,
+    pub sites: Vec<Option2>,
+    pub beds: Vec<Option2>,
+}
+
+pub fn placement_options(app: &app::App, sites: &[app::ports::SiteView]) -> PlacementOptions {
+    PlacementOptions {
+        levels: app
+            .catalogue()
+            .levels
+            .iter()
+            .rev()
+            .map(|l| Option2 { value: l.code.to_string(), label: format!("{} – {}", l.code, l.name) })
+            .collect(),
+        sites: sites.iter().map(|s| Option2 { value: s.site.id.to_string(), label: s.site.name.clone() }).collect(),
+        beds: sites
+            .iter()
+            .flat_map(|s| {
+                s.rooms.iter().flat_map(move |r| {
+                    r.beds.iter().filter(|b| b.active).map(move |b| Option2 {
+                        value: b.id.to_string(),
+                        label: format!("{} · {} · {}", s.site.name, r.name, b.label),
+                    })
+                })
+            })
+            .collect(),
+    }
+}
+
 /// One episode as the chart shows it.
 pub struct EpisodeBlock {
     pub id: String,
@@ -502,27 +533,7 @@ async fn client_page(
     let open_episode = episodes.iter().find(|e| e.episode.is_open()).map(|e| e.episode.id.to_string());
     let can_admit = open_episode.is_none() && auth.ctx.actor.scope_for(Permission::AdmitClient, id).is_ok();
     let can_decide = open_episode.is_some() && auth.ctx.actor.scope_for(Permission::DecideTransition, id).is_ok();
-    let levels = state
-        .app
-        .catalogue()
-        .levels
-        .iter()
-        .rev()
-        .map(|l| Option2 { value: l.code.to_string(), label: format!("{} – {}", l.code, l.name) })
-        .collect();
-    let site_options =
-        sites.iter().map(|s| Option2 { value: s.site.id.to_string(), label: s.site.name.clone() }).collect();
-    let bed_options = sites
-        .iter()
-        .flat_map(|s| {
-            s.rooms.iter().flat_map(move |r| {
-                r.beds.iter().filter(|b| b.active).map(move |b| Option2 {
-                    value: b.id.to_string(),
-                    label: format!("{} · {} · {}", s.site.name, r.name, b.label),
-                })
-            })
-        })
-        .collect();
+    let PlacementOptions { levels, sites: site_options, beds: bed_options } = placement_options(&state.app, &sites);
     let reasons = domain::episode::DischargeReason::ALL
         .iter()
         .map(|r| Option2 { value: r.code().to_owned(), label: format!("{} ({})", r.label(), r.teds()) })

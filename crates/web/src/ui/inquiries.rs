@@ -173,6 +173,7 @@ async fn detail_page(
 ) -> Result<DetailPage, UiError> {
     let view = state.app.inquiry(&auth.ctx, id).await?;
     let sites = state.app.sites(&auth.ctx).await?;
+    let options = super::clients::placement_options(&state.app, &sites);
     let matches = view
         .matches
         .iter()
@@ -205,26 +206,9 @@ async fn detail_page(
         tasks: view.tasks,
         matches,
         stages,
-        levels: state
-            .app
-            .catalogue()
-            .levels
-            .iter()
-            .rev()
-            .map(|l| Option2 { value: l.code.to_string(), label: format!("{} – {}", l.code, l.name) })
-            .collect(),
-        sites: sites.iter().map(|s| Option2 { value: s.site.id.to_string(), label: s.site.name.clone() }).collect(),
-        beds: sites
-            .iter()
-            .flat_map(|s| {
-                s.rooms.iter().flat_map(move |r| {
-                    r.beds.iter().filter(|b| b.active).map(move |b| Option2 {
-                        value: b.id.to_string(),
-                        label: format!("{} · {} · {}", s.site.name, r.name, b.label),
-                    })
-                })
-            })
-            .collect(),
+        levels: options.levels,
+        sites: options.sites,
+        beds: options.beds,
         today: state.app.now().date().to_string(),
         errors,
     })

@@ -248,8 +248,10 @@ impl App {
         let mrn =
             Mrn::parse(text).ok().filter(|_| text.chars().any(|c| c.is_ascii_digit()) && date.is_none() && !is_phone);
         let query_grams = domain::search::trigrams(text);
+        // Names have no digits: a query with digits is an identifier, not a name.
+        let is_name = !text.chars().any(|c| c.is_ascii_digit());
         let query = crate::ports::ClientQuery {
-            trigrams: if date.is_none() && !is_phone { query_grams.iter().cloned().collect() } else { Vec::new() },
+            trigrams: if is_name { query_grams.iter().cloned().collect() } else { Vec::new() },
             mrn: mrn.clone(),
             date_of_birth: date,
             phone_digits: is_phone.then_some(digits.clone()),

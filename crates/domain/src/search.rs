@@ -60,9 +60,14 @@ pub fn similarity(query: &BTreeSet<String>, name: &BTreeSet<String>) -> f64 {
 /// Below this a name is not shown as a match.
 pub const MATCH_THRESHOLD: f64 = 0.5;
 
-/// Digits only, for comparing phone numbers however they were typed.
+/// Digits only, for comparing phone numbers however they were typed. A leading North American
+/// country code is dropped, so `+1 312 555 0142` and `312-555-0142` compare equal.
 pub fn phone_digits(raw: &str) -> String {
-    raw.chars().filter(char::is_ascii_digit).collect()
+    let digits: String = raw.chars().filter(char::is_ascii_digit).collect();
+    match digits.strip_prefix('1') {
+        Some(rest) if digits.len() == 11 => rest.to_owned(),
+        _ => digits,
+    }
 }
 
 #[cfg(test)]
@@ -89,5 +94,7 @@ mod tests {
     #[test]
     fn phones() {
         assert_eq!(phone_digits("(555) 010-2233"), "5550102233");
+        assert_eq!(phone_digits("+1 312 555 0142"), phone_digits("312-555-0142"));
+        assert_eq!(phone_digits("44 20 7946 0958"), "442079460958", "other country codes stay");
     }
 }

@@ -38,8 +38,13 @@ pub(crate) async fn append<C: ConnectionTrait>(conn: &C, events: Vec<AuditEvent>
     let Some(new_head) = chained.last().map(|c| (c.seq, c.hash)) else {
         return Ok(());
     };
-    let rows = chained.into_iter().map(to_row);
-    audit_event::Entity::insert_many(rows).exec(conn).await.store()?;
+    // 14 parameters a row: chunks keep every statement far below PostgreSQL's 65,535 limit,
+    // however many events one request records (a census of thousands of clients).
+    let mut rows: Vec<audit_event::ActiveModel> = chained.into_iter().map(to_row).collect();
+    while !rows.is_empty() {
+        let rest = rows.split_off(rows.len().min(1000));
+        audit_event::Entity::insert_many(std::mem::replace(&mut rows, rest)).exec(conn).await.store()?;
+    }
     audit_head::Entity::update(audit_head::ActiveModel {
         id: Set(1),
         seq: Set(new_head.0),

@@ -178,3 +178,26 @@ async fn the_privacy_officer_filters_the_log_by_user_client_action_and_date() {
     assert_eq!(status, 422);
     assert!(html.contains("From must be a date"));
 }
+
+#[tokio::test]
+async fn thousands_of_events_from_one_request_are_recorded() {
+    use app::Store;
+    let app = spawn_app().await;
+    let events: Vec<domain::audit::AuditEvent> = (0..5_000u128)
+        .map(|n| domain::audit::AuditEvent {
+            id: domain::ids::AuditEventId::from_uuid(uuid::Uuid::from_u128(n + 1)),
+            occurred_at_ms: 1_790_000_000_000,
+            actor: None,
+            actor_role: None,
+            action: domain::audit::AuditAction::ClientSearched,
+            outcome: domain::audit::Outcome::Success,
+            client: Some(domain::ids::ClientId::from_uuid(uuid::Uuid::from_u128(n + 1))),
+            subject: None,
+            purpose: None,
+            source: None,
+            detail: Some("census".into()),
+        })
+        .collect();
+    app.store.record(events).await.unwrap();
+    assert_eq!(chain_intact(&app).await, 5_000);
+}

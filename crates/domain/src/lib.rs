@@ -10,6 +10,7 @@ pub mod client;
 pub mod episode;
 pub mod ids;
 pub mod inquiry;
+pub mod instruments;
 pub mod level;
 pub mod password;
 pub mod role;

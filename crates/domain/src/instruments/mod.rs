@@ -110,16 +110,10 @@ pub enum ScoreError {
 }
 
 /// What scoring needs beyond the answers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ScoringContext {
     pub sex: Option<Sex>,
     pub ciwa: CiwaThresholds,
-}
-
-impl Default for ScoringContext {
-    fn default() -> Self {
-        Self { sex: None, ciwa: CiwaThresholds::default() }
-    }
 }
 
 /// CIWA-Ar bands are set by each center; these are the common defaults.

@@ -13,6 +13,7 @@ pub mod inquiry;
 pub mod instruments;
 pub mod level;
 pub mod password;
+pub mod recommend;
 pub mod role;
 pub mod search;
 pub mod session;

@@ -123,13 +123,15 @@ impl App {
         let scope = self.authorize(ctx, ctx.actor.scope(Permission::PlanAftercare)).await?;
         let mut tx = self.store.read().await?;
         let due = tx.follow_ups_due(&scope, self.now().date(), 200).await?;
-        let mut out = Vec::with_capacity(due.len());
-        for f in due {
-            if let Some(c) = tx.client(&scope, f.client).await? {
-                out.push((f, c));
-            }
-        }
+        // One query for all their clients, still inside the actor's reach.
+        let wanted: std::collections::BTreeSet<ClientId> =
+            due.iter().map(|f| f.client).filter(|c| scope.contains(*c)).collect();
+        let clients = tx.clients(&domain::access::ClientScope::Only(wanted), 500).await?;
         drop(tx);
+        let out: Vec<(FollowUp, Client)> = due
+            .into_iter()
+            .filter_map(|f| clients.iter().find(|c| c.id == f.client).cloned().map(|c| (f, c)))
+            .collect();
         let events = out
             .iter()
             .map(|(_, c)| AuditEvent {

@@ -69,6 +69,8 @@ pub struct CensusSite {
 #[derive(Clone, Debug)]
 pub struct Census {
     pub today: Date,
+    /// The sites with their rooms and beds, as read for this board.
+    pub site_views: Vec<SiteView>,
     pub sites: Vec<CensusSite>,
     pub ending_soon: Vec<CensusRow>,
     pub past_planned_end: Vec<CensusRow>,
@@ -237,15 +239,15 @@ impl App {
 
     /// Parses where a client is going: level from the catalogue, site, bed (checked to belong to
     /// the site) and planned end.
-    async fn destination(
+    fn destination(
         &self,
-        tx: &mut dyn Tx,
+        sites: &[SiteView],
         p: &mut Problems,
         level: &str,
         site: &str,
         bed: &str,
         planned_end: &str,
-    ) -> Result<Option<Destination>, AppError> {
+    ) -> Option<Destination> {
         let level = match self.catalogue.level(level) {
             Ok(l) => Some(l.code.clone()),
             Err(_) => {
@@ -254,7 +256,7 @@ impl App {
             }
         };
         let site = match site.trim().parse::<SiteId>() {
-            Ok(s) if tx.sites().await?.iter().any(|v| v.site.id == s) => Some(s),
+            Ok(s) if sites.iter().any(|v| v.site.id == s) => Some(s),
             _ => {
                 p.add("site", "Choose a site");
                 None
@@ -264,17 +266,19 @@ impl App {
             Some(None)
         } else {
             match bed.trim().parse::<BedId>() {
-                Ok(b) => match tx.bed(b).await? {
-                    Some(v) if Some(v.site) == site && v.active => Some(Some(b)),
-                    Some(_) => {
-                        p.add("bed", "Choose a bed at the chosen site");
-                        None
+                Ok(b) => {
+                    match sites.iter().flat_map(|s| s.rooms.iter().flat_map(|r| r.beds.iter())).find(|v| v.id == b) {
+                        Some(v) if Some(v.site) == site && v.active => Some(Some(b)),
+                        Some(_) => {
+                            p.add("bed", "Choose a bed at the chosen site");
+                            None
+                        }
+                        None => {
+                            p.add("bed", "Choose a bed from the list");
+                            None
+                        }
                     }
-                    None => {
-                        p.add("bed", "Choose a bed from the list");
-                        None
-                    }
-                },
+                }
                 Err(_) => {
                     p.add("bed", "Choose a bed from the list");
                     None
@@ -282,21 +286,20 @@ impl App {
             }
         };
         let planned_end = optional_date(p, "planned_end", "Planned end", planned_end);
-        Ok(match (level, site, bed, planned_end) {
+        match (level, site, bed, planned_end) {
             (Some(level), Some(site), Some(bed), Some(planned_end)) => {
                 Some(Destination { id: PlacementId::from_uuid(self.ids.new_id()), level, site, bed, planned_end })
             }
             _ => None,
-        })
+        }
     }
 
     /// Today at `site` (the server's date when the site is unknown).
-    async fn today_at(&self, tx: &mut dyn Tx, site: SiteId) -> Result<Date, AppError> {
-        let sites = tx.sites().await?;
-        Ok(match sites.iter().find(|s| s.site.id == site) {
+    fn today_at(&self, sites: &[SiteView], site: SiteId) -> Date {
+        match sites.iter().find(|s| s.site.id == site) {
             Some(s) => self.today_in(s.site.time_zone.as_str()),
             None => self.today(),
-        })
+        }
     }
 
     async fn check_bed(&self, tx: &mut dyn Tx, to: &Destination, on: Date, episode: EpisodeId) -> Result<(), AppError> {
@@ -358,7 +361,8 @@ impl App {
         let on = required_date(&mut p, "on", "Admission date", &form.on);
         let reason = p.check("reason", "Reason", bounded_line(&form.reason, 2000));
         tx.client(scope, client).await?.ok_or(AppError::NotFound)?;
-        let to = self.destination(tx, &mut p, &form.level, &form.site, &form.bed, &form.planned_end).await?;
+        let sites = tx.sites().await?;
+        let to = self.destination(&sites, &mut p, &form.level, &form.site, &form.bed, &form.planned_end);
         p.into_result()?;
         let (Some(on), Some(reason), Some(to)) = (on, reason, to) else {
             return Err(AppError::Internal("validated admission incomplete"));
@@ -380,7 +384,7 @@ impl App {
         let level = to.level.clone();
         let planned_end = to.planned_end;
         let prev = previous.first().map(|e| e.id);
-        let today = self.today_at(tx, to.site).await?;
+        let today = self.today_at(&sites, to.site);
         let episode = Episode::admit(id, client, on, to, prev, &self.catalogue, today).map_err(refused)?;
         tx.save_episode(&episode, &self.catalogue.id, self.now()).await?;
         // The stay starts with the people already on the client's team; the team of each
@@ -418,6 +422,7 @@ impl App {
         let mut episode =
             tx.episode(&scope, episode_id).await?.filter(|e| e.client == client).ok_or(AppError::NotFound)?;
         let from = episode.current().map(|c| c.level.clone());
+        let sites = tx.sites().await?;
         let (transition, on, to_level, planned_end) = match kind {
             TransitionKind::Extend => {
                 let new_end = required_date(&mut p, "planned_end", "New planned end", &form.planned_end);
@@ -444,8 +449,7 @@ impl App {
                 } else {
                     form.level.clone()
                 };
-                let to =
-                    self.destination(tx.as_mut(), &mut p, &level, &form.site, &form.bed, &form.planned_end).await?;
+                let to = self.destination(&sites, &mut p, &level, &form.site, &form.bed, &form.planned_end);
                 p.into_result()?;
                 let (Some(on), Some(to)) = (on, to) else {
                     return Err(AppError::Internal("validated move incomplete"));
@@ -464,7 +468,7 @@ impl App {
         let reason = reason.ok_or_else(|| AppError::invalid("reason", "Reason must not be empty"))?;
         // Dates are judged by the calendar where the client is now.
         let today = match episode.current().map(|c| c.site) {
-            Some(site) => self.today_at(tx.as_mut(), site).await?,
+            Some(site) => self.today_at(&sites, site),
             None => self.today(),
         };
         episode.apply(transition, &self.catalogue, today).map_err(refused)?;
@@ -583,6 +587,6 @@ impl App {
             })
             .collect();
         self.store.record(events).await?;
-        Ok(Census { today, sites: site_views, ending_soon, past_planned_end: past })
+        Ok(Census { today, sites: site_views, site_views: sites, ending_soon, past_planned_end: past })
     }
 }

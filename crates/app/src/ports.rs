@@ -330,7 +330,6 @@ pub trait Tx: Send {
     /// The room's site, capacity and number of beds.
     async fn room(&mut self, id: Uuid) -> Result<Option<(SiteId, u16, u64)>, StoreError>;
     async fn insert_bed(&mut self, id: BedId, room: Uuid, site: SiteId, label: &str) -> Result<(), StoreError>;
-    async fn bed(&mut self, id: BedId) -> Result<Option<BedView>, StoreError>;
     /// True when another episode's placement holds `bed` on `from` or later. Locks the bed row
     /// (PostgreSQL) so two admissions cannot both take it.
     async fn bed_taken(&mut self, bed: BedId, from: Date, except: EpisodeId) -> Result<bool, StoreError>;

@@ -176,15 +176,6 @@ pub(crate) async fn insert_bed(
     })
 }
 
-pub(crate) async fn bed(txn: &DatabaseTransaction, id: BedId) -> Result<Option<BedView>, StoreError> {
-    let Some(b) = bed::Entity::find_by_id(id.as_uuid()).one(txn).await.store()? else {
-        return Ok(None);
-    };
-    let rooms: HashMap<Uuid, String> =
-        room::Entity::find_by_id(b.room_id).one(txn).await.store()?.into_iter().map(|r| (r.id, r.name)).collect();
-    Ok(Some(bed_view(&b, &rooms)))
-}
-
 pub(crate) async fn bed_taken(
     txn: &DatabaseTransaction,
     bed_id: BedId,

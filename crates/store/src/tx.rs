@@ -520,10 +520,6 @@ impl Tx for SeaTx {
         crate::continuum::insert_bed(&self.txn, id, room, site, label).await
     }
 
-    async fn bed(&mut self, id: domain::ids::BedId) -> Result<Option<domain::site::BedView>, StoreError> {
-        crate::continuum::bed(&self.txn, id).await
-    }
-
     async fn bed_taken(
         &mut self,
         bed: domain::ids::BedId,

@@ -185,8 +185,7 @@ pub fn bed_names(sites: &[SiteView]) -> std::collections::HashMap<String, String
 
 pub async fn census(State(state): State<AppState>, Signed(auth): Signed) -> Result<Response, UiError> {
     let census = state.app.census(&auth.ctx).await?;
-    let sites = state.app.sites(&auth.ctx).await?;
-    let beds = bed_names(&sites);
+    let beds = bed_names(&census.site_views);
     let today = census.today;
     let mut total = 0;
     let blocks = census

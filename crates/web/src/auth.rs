@@ -120,13 +120,20 @@ pub struct Signed(pub Authenticated);
 /// A signed-in person at any stage: for the pages that finish signing in.
 pub struct AnyStage(pub Authenticated);
 
-async fn ui_session(parts: &Parts, state: &AppState) -> Result<Authenticated, UiError> {
+/// The session a UI extractor resolved, kept on the request so the form extractor that runs
+/// after it checks CSRF against it instead of authenticating a second time.
+#[derive(Clone)]
+pub struct ResolvedSession(pub Authenticated);
+
+async fn ui_session(parts: &mut Parts, state: &AppState) -> Result<Authenticated, UiError> {
     let token =
         cookie_value(&parts.headers, session_cookie_name(state.config.secure_cookies)).ok_or(UiError::SignIn)?;
-    authenticate(parts, state, &token).await.map_err(|e| match e {
+    let auth = authenticate(parts, state, &token).await.map_err(|e| match e {
         app::AppError::Unauthenticated => UiError::SignIn,
         other => UiError::App(other),
-    })
+    })?;
+    parts.extensions.insert(ResolvedSession(auth.clone()));
+    Ok(auth)
 }
 
 impl FromRequestParts<AppState> for AnyStage {

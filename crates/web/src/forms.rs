@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::AppState;
-use crate::auth::{cookie_value, login_csrf_cookie_name, session_cookie_name};
+use crate::auth::{ResolvedSession, cookie_value, login_csrf_cookie_name};
 use crate::error::UiError;
 
 #[derive(Deserialize)]
@@ -25,20 +25,15 @@ impl<T: DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let secure = state.config.secure_cookies;
-        let headers = req.headers().clone();
+        // A signed-in handler's auth extractor has already resolved the session; forms without
+        // one (sign-in) use the double-submit cookie.
+        let expected = match req.extensions().get::<ResolvedSession>() {
+            Some(ResolvedSession(auth)) => Some(auth.session.csrf_token.clone()),
+            None => cookie_value(req.headers(), login_csrf_cookie_name(secure)),
+        };
         let body = Bytes::from_request(req, state).await.map_err(|_| UiError::BadRequest("The form was too large."))?;
         let sent: CsrfField =
             serde_urlencoded::from_bytes(&body).map_err(|_| UiError::BadRequest("The form could not be read."))?;
-        let expected = match cookie_value(&headers, session_cookie_name(secure)) {
-            Some(token) => {
-                let auth = state.app.authenticate(&token, None).await.ok();
-                match auth {
-                    Some(a) => Some(a.session.csrf_token),
-                    None => cookie_value(&headers, login_csrf_cookie_name(secure)),
-                }
-            }
-            None => cookie_value(&headers, login_csrf_cookie_name(secure)),
-        };
         match expected {
             Some(e) if !sent.csrf.is_empty() && app::security::constant_time_eq(&sent.csrf, &e) => {}
             _ => return Err(UiError::Csrf),

@@ -94,3 +94,19 @@ id_type!(
     /// A follow-up task on an inquiry.
     TaskId
 );
+id_type!(
+    /// One set of answers to a form.
+    ResponseId
+);
+id_type!(
+    /// A safety or withdrawal alert raised to a care team.
+    AlertId
+);
+id_type!(
+    /// One readiness review of a placement.
+    ReviewId
+);
+id_type!(
+    /// One version of an imported questionnaire.
+    FormId
+);

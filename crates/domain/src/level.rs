@@ -41,6 +41,14 @@ impl Setting {
     pub const fn needs_bed(self) -> bool {
         matches!(self, Setting::Residential | Setting::Inpatient)
     }
+    pub const fn code(self) -> &'static str {
+        match self {
+            Setting::Outpatient => "outpatient",
+            Setting::Day => "day",
+            Setting::Residential => "residential",
+            Setting::Inpatient => "inpatient",
+        }
+    }
     pub const fn label(self) -> &'static str {
         match self {
             Setting::Outpatient => "Outpatient",

@@ -62,11 +62,14 @@ pub enum RuleSetError {
 }
 
 const ASAM_3: &str = include_str!("../data/rules-asam-3.json");
+const ASAM_4: &str = include_str!("../data/rules-asam-4.json");
 
 impl RuleSet {
+    /// The rule set shipped with Stepdown for a built-in catalogue (`asam-3`, `asam-4`).
     pub fn builtin(catalogue: &str) -> Result<Self, RuleSetError> {
         match catalogue {
             "asam-3" => Self::from_json(ASAM_3),
+            "asam-4" => Self::from_json(ASAM_4),
             other => Err(RuleSetError::Unknown(other.to_owned())),
         }
     }

@@ -240,3 +240,42 @@ fn codes_and_loinc() {
     assert_eq!(Instrument::Phq9.loinc(), (Some("44249-1"), Some("44261-6")));
     assert_eq!(Instrument::Pcl5.loinc().1, Some("101698-9"));
 }
+
+#[test]
+fn check_in_flags_self_harm_and_keeps_craving() {
+    let base: Answers = [("mood", 6), ("craving", 7), ("triggers", 1), ("sleep", 2), ("used", 0), ("self_harm", 0)]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+    let s = score(Instrument::CheckIn, &base, &ScoringContext::default()).unwrap();
+    assert_eq!((s.band, s.subscore("craving"), s.flags.len()), ("no_use", Some(7), 0));
+    let mut harm = base.clone();
+    harm.insert("self_harm".into(), 1);
+    harm.insert("used".into(), 1);
+    let s = score(Instrument::CheckIn, &harm, &ScoringContext::default()).unwrap();
+    assert_eq!(s.flags, vec![SafetyFlag::CheckInSelfHarm]);
+    assert_eq!(s.band, "used");
+    let mut bad = base;
+    bad.insert("craving".into(), 11);
+    assert!(matches!(score(Instrument::CheckIn, &bad, &ScoringContext::default()), Err(ScoreError::OutOfRange { .. })));
+}
+
+#[test]
+fn self_assessment_bands() {
+    for (total, want) in
+        [(0, "not_ready"), (7, "not_ready"), (8, "getting_there"), (11, "getting_there"), (12, "ready"), (16, "ready")]
+    {
+        assert_eq!(band(Instrument::SelfAssessment, total), want, "total {total}");
+    }
+}
+
+#[test]
+fn withdrawal_alerts_fire_on_crossing_not_on_every_high_score() {
+    let a = domain::instruments::WithdrawalAlerts::default();
+    assert!(a.crossed(Instrument::CiwaAr, None, 10));
+    assert!(!a.crossed(Instrument::CiwaAr, None, 9));
+    assert!(a.crossed(Instrument::CiwaAr, Some(8), 12));
+    assert!(!a.crossed(Instrument::CiwaAr, Some(12), 14));
+    assert!(a.crossed(Instrument::Cows, Some(12), 13));
+    assert!(!a.crossed(Instrument::Phq9, None, 27));
+}

@@ -26,10 +26,14 @@ pub enum Instrument {
     Pcl5,
     CiwaAr,
     Cows,
+    /// Our own daily check-in: mood, craving, triggers, sleep, use, thoughts of self-harm.
+    CheckIn,
+    /// Our own readiness self-rating, filled in by the client before a review.
+    SelfAssessment,
 }
 
 impl Instrument {
-    pub const ALL: [Instrument; 9] = [
+    pub const ALL: [Instrument; 11] = [
         Instrument::Phq9,
         Instrument::Gad7,
         Instrument::Audit,
@@ -39,6 +43,8 @@ impl Instrument {
         Instrument::Pcl5,
         Instrument::CiwaAr,
         Instrument::Cows,
+        Instrument::CheckIn,
+        Instrument::SelfAssessment,
     ];
 
     pub const fn code(self) -> &'static str {
@@ -52,6 +58,86 @@ impl Instrument {
             Instrument::Pcl5 => "pcl-5",
             Instrument::CiwaAr => "ciwa-ar",
             Instrument::Cows => "cows",
+            Instrument::CheckIn => "daily-check-in",
+            Instrument::SelfAssessment => "readiness-self-assessment",
+        }
+    }
+
+    /// The name shown to people.
+    pub const fn title(self) -> &'static str {
+        match self {
+            Instrument::Phq9 => "PHQ-9 (depression)",
+            Instrument::Gad7 => "GAD-7 (anxiety)",
+            Instrument::Audit => "AUDIT (alcohol use)",
+            Instrument::AuditC => "AUDIT-C (alcohol use, short)",
+            Instrument::Bam => "BAM-R (brief addiction monitor)",
+            Instrument::CssrsScreener => "C-SSRS screener (suicide risk)",
+            Instrument::Pcl5 => "PCL-5 (post-traumatic stress)",
+            Instrument::CiwaAr => "CIWA-Ar (alcohol withdrawal)",
+            Instrument::Cows => "COWS (opioid withdrawal)",
+            Instrument::CheckIn => "Daily check-in",
+            Instrument::SelfAssessment => "Readiness self-assessment",
+        }
+    }
+
+    /// Forms a client may fill in on their own in client mode; the others are
+    /// clinician-rated (withdrawal scales) or need a clinician beside them.
+    pub const fn self_report(self) -> bool {
+        !matches!(self, Instrument::CiwaAr | Instrument::Cows)
+    }
+
+    /// The smallest change in the total that counts as real (reliable change), for the
+    /// caseload view; `None` where a total trend means nothing.
+    pub const fn reliable_change(self) -> Option<i64> {
+        match self {
+            Instrument::Phq9 => Some(5),
+            Instrument::Gad7 => Some(4),
+            Instrument::Pcl5 => Some(10),
+            Instrument::Audit => Some(4),
+            Instrument::SelfAssessment => Some(3),
+            _ => None,
+        }
+    }
+
+    /// The value charted over time: the total, or for forms without one the subscore that
+    /// matters most (BAM use, check-in craving); `None` for the C-SSRS.
+    pub fn trend_value(self, score: &Score) -> Option<i64> {
+        match self {
+            Instrument::Bam => score.subscore("use"),
+            Instrument::CheckIn => score.subscore("craving"),
+            _ => score.total,
+        }
+    }
+
+    /// Bands for charts, as (from, label); the last reaches `max_value`.
+    pub fn chart_bands(self, ctx: &ScoringContext) -> Vec<(i64, &'static str)> {
+        match self {
+            Instrument::Phq9 => {
+                vec![(0, "minimal"), (5, "mild"), (10, "moderate"), (15, "moderately severe"), (20, "severe")]
+            }
+            Instrument::Gad7 => vec![(0, "minimal"), (5, "mild"), (10, "moderate"), (15, "severe")],
+            Instrument::Audit => vec![(0, "zone I"), (8, "zone II"), (16, "zone III"), (20, "zone IV")],
+            Instrument::AuditC => vec![(0, "negative"), (if ctx.sex == Some(Sex::Male) { 4 } else { 3 }, "positive")],
+            Instrument::Pcl5 => vec![(0, "below threshold"), (33, "probable PTSD")],
+            Instrument::CiwaAr => {
+                vec![(0, "minimal"), (ctx.ciwa.moderate_from, "moderate"), (ctx.ciwa.severe_from, "severe")]
+            }
+            Instrument::Cows => {
+                vec![(0, "none"), (5, "mild"), (13, "moderate"), (25, "moderately severe"), (37, "severe")]
+            }
+            Instrument::Bam => vec![(0, "no use"), (1, "use")],
+            Instrument::CheckIn => vec![(0, "low"), (4, "moderate"), (7, "strong")],
+            Instrument::SelfAssessment => vec![(0, "not yet ready"), (8, "getting there"), (12, "feels ready")],
+            Instrument::CssrsScreener => Vec::new(),
+        }
+    }
+
+    /// The highest value `trend_value` can take.
+    pub fn max_value(self) -> i64 {
+        match self {
+            Instrument::Bam => 12,
+            Instrument::CheckIn => 10,
+            _ => items(self).iter().filter(|i| i.scored).map(|i| i.values.iter().copied().max().unwrap_or(0)).sum(),
         }
     }
 
@@ -64,7 +150,11 @@ impl Instrument {
             Instrument::AuditC => (Some("72109-2"), Some("75626-2")),
             Instrument::CssrsScreener => (Some("93245-9"), Some("93374-7")),
             Instrument::Pcl5 => (Some("101697-1"), Some("101698-9")),
-            Instrument::Bam | Instrument::CiwaAr | Instrument::Cows => (None, None),
+            Instrument::Bam
+            | Instrument::CiwaAr
+            | Instrument::Cows
+            | Instrument::CheckIn
+            | Instrument::SelfAssessment => (None, None),
         }
     }
 
@@ -85,6 +175,34 @@ pub enum SafetyFlag {
     /// C-SSRS screener at moderate or high risk.
     CssrsModerate,
     CssrsHigh,
+    /// A "yes" to thoughts of harming yourself on the daily check-in.
+    CheckInSelfHarm,
+}
+
+impl SafetyFlag {
+    pub const fn code(self) -> &'static str {
+        match self {
+            SafetyFlag::Phq9Item9 => "phq9_item9",
+            SafetyFlag::CssrsModerate => "cssrs_moderate",
+            SafetyFlag::CssrsHigh => "cssrs_high",
+            SafetyFlag::CheckInSelfHarm => "check_in_self_harm",
+        }
+    }
+
+    pub const fn label(self) -> &'static str {
+        match self {
+            SafetyFlag::Phq9Item9 => "PHQ-9 item 9: thoughts of self-harm",
+            SafetyFlag::CssrsModerate => "C-SSRS screener: moderate risk",
+            SafetyFlag::CssrsHigh => "C-SSRS screener: high risk",
+            SafetyFlag::CheckInSelfHarm => "Daily check-in: thoughts of harming themselves",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Self> {
+        [Self::Phq9Item9, Self::CssrsModerate, Self::CssrsHigh, Self::CheckInSelfHarm]
+            .into_iter()
+            .find(|f| f.code() == code)
+    }
 }
 
 /// A scored response.
@@ -97,6 +215,12 @@ pub struct Score {
     pub band_label: &'static str,
     pub subscores: Vec<(&'static str, i64)>,
     pub flags: Vec<SafetyFlag>,
+}
+
+impl Score {
+    pub fn subscore(&self, name: &str) -> Option<i64> {
+        self.subscores.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -128,6 +252,36 @@ pub struct CiwaThresholds {
 impl Default for CiwaThresholds {
     fn default() -> Self {
         Self { moderate_from: 10, severe_from: 16 }
+    }
+}
+
+/// Where a withdrawal scale raises an alert (center-set): the lowest total that alerts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WithdrawalAlerts {
+    pub ciwa_from: i64,
+    pub cows_from: i64,
+}
+
+impl Default for WithdrawalAlerts {
+    fn default() -> Self {
+        // Moderate withdrawal on either scale usually calls for the physician and medication.
+        Self { ciwa_from: 10, cows_from: 13 }
+    }
+}
+
+impl WithdrawalAlerts {
+    pub fn threshold(&self, instrument: Instrument) -> Option<i64> {
+        match instrument {
+            Instrument::CiwaAr => Some(self.ciwa_from),
+            Instrument::Cows => Some(self.cows_from),
+            _ => None,
+        }
+    }
+
+    /// True when `current` reaches the threshold and the previous score of the same scale
+    /// (in the same stay) did not: an alert per crossing, not per high score.
+    pub fn crossed(&self, instrument: Instrument, previous: Option<i64>, current: i64) -> bool {
+        self.threshold(instrument).is_some_and(|t| current >= t && previous.is_none_or(|p| p < t))
     }
 }
 

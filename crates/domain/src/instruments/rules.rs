@@ -104,6 +104,21 @@ const COWS: &[Item] = &[
     Item { id: "gooseflesh", label: "Gooseflesh skin", values: &[0, 3, 5], scored: true },
 ];
 
+const ZERO_10: &[i64] = &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+const CHECK_IN: &[Item] = &[
+    Item { id: "mood", label: "Mood today (0 very low – 10 very good)", values: ZERO_10, scored: true },
+    Item { id: "craving", label: "Craving (0 none – 10 overwhelming)", values: ZERO_10, scored: true },
+    Item { id: "triggers", label: "Met a trigger today", values: YES_NO, scored: true },
+    Item { id: "sleep", label: "Sleep last night (0 very poor – 4 very good)", values: ZERO_4, scored: true },
+    Item { id: "used", label: "Used alcohol or drugs", values: YES_NO, scored: true },
+    Item { id: "self_harm", label: "Thoughts of harming yourself", values: YES_NO, scored: true },
+];
+const SELF_ASSESSMENT: &[Item] = items!(ZERO_4;
+    "confidence" => "Confident I can stay sober (0 not at all – 4 completely)",
+    "triggers_known" => "I know my triggers and what to do about them",
+    "supports" => "People and meetings are in place to support me",
+    "ready_home" => "Ready to go home, to work or to school");
+
 pub fn items(instrument: Instrument) -> &'static [Item] {
     match instrument {
         Instrument::Phq9 => PHQ9,
@@ -115,6 +130,8 @@ pub fn items(instrument: Instrument) -> &'static [Item] {
         Instrument::Pcl5 => PCL5,
         Instrument::CiwaAr => CIWA,
         Instrument::Cows => COWS,
+        Instrument::CheckIn => CHECK_IN,
+        Instrument::SelfAssessment => SELF_ASSESSMENT,
     }
 }
 
@@ -258,6 +275,25 @@ pub(super) fn score(instrument: Instrument, answers: &Answers, ctx: &ScoringCont
                 (25, "moderately_severe", "Moderately severe"),
                 (37, "severe", "Severe"),
             ],
+        ),
+        Instrument::CheckIn => {
+            let used = get(answers, "used") == 1;
+            Score {
+                total: None,
+                band: if used { "used" } else { "no_use" },
+                band_label: if used { "Used" } else { "No use" },
+                subscores: vec![
+                    ("mood", get(answers, "mood")),
+                    ("craving", get(answers, "craving")),
+                    ("sleep", get(answers, "sleep")),
+                    ("triggers", get(answers, "triggers")),
+                ],
+                flags: if get(answers, "self_harm") == 1 { vec![SafetyFlag::CheckInSelfHarm] } else { Vec::new() },
+            }
+        }
+        Instrument::SelfAssessment => with_total(
+            t,
+            &[(0, "not_ready", "Not yet ready"), (8, "getting_there", "Getting there"), (12, "ready", "Feels ready")],
         ),
     })
 }

@@ -413,14 +413,30 @@ impl App {
         form: &DecisionForm,
     ) -> Result<Episode, AppError> {
         let scope = self.authorize(ctx, ctx.actor.scope_for(Permission::DecideTransition, client)).await?;
+        let mut tx = self.begin().await?;
+        let episode = self.decide_in(ctx, tx.as_mut(), &scope, client, episode_id, form).await?;
+        tx.commit().await?;
+        Ok(episode)
+    }
+
+    /// A decision inside the caller's transaction (a readiness review applies its decision
+    /// atomically with the review). `scope` must already be authorized for decisions.
+    pub(crate) async fn decide_in(
+        &self,
+        ctx: &Ctx,
+        tx: &mut dyn Tx,
+        scope: &ClientScope,
+        client: ClientId,
+        episode_id: EpisodeId,
+        form: &DecisionForm,
+    ) -> Result<Episode, AppError> {
         let kind = TransitionKind::parse(form.kind.trim())
             .filter(|k| *k != TransitionKind::Admit)
             .ok_or_else(|| AppError::invalid("kind", "Choose what was decided"))?;
         let mut p = Problems::default();
         let reason = p.check("reason", "Reason", bounded_line(&form.reason, 2000));
-        let mut tx = self.begin().await?;
         let mut episode =
-            tx.episode(&scope, episode_id).await?.filter(|e| e.client == client).ok_or(AppError::NotFound)?;
+            tx.episode(scope, episode_id).await?.filter(|e| e.client == client).ok_or(AppError::NotFound)?;
         let from = episode.current().map(|c| c.level.clone());
         let sites = tx.sites().await?;
         let (transition, on, to_level, planned_end) = match kind {
@@ -454,7 +470,7 @@ impl App {
                 let (Some(on), Some(to)) = (on, to) else {
                     return Err(AppError::Internal("validated move incomplete"));
                 };
-                self.check_bed(tx.as_mut(), &to, on, episode_id).await?;
+                self.check_bed(tx, &to, on, episode_id).await?;
                 let (lvl, end) = (Some(to.level.clone()), to.planned_end);
                 let t = match kind {
                     TransitionKind::StepDown => Transition::StepDown { on, to },
@@ -486,7 +502,6 @@ impl App {
             ..self.ctx_event(ctx, AuditAction::EpisodeDecided, Outcome::Success)
         };
         tx.append_audit(vec![audit]).await?;
-        tx.commit().await?;
         Ok(episode)
     }
 

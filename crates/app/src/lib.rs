@@ -13,7 +13,9 @@ pub mod continuum;
 pub mod demo;
 pub mod error;
 pub mod inquiries;
+pub mod measurement;
 pub mod ports;
+pub mod reviews;
 pub mod security;
 pub mod users;
 

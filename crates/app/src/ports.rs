@@ -6,11 +6,15 @@ use domain::access::ClientScope;
 use domain::audit::{AuditEvent, ChainBreak, ChainedEvent};
 use domain::client::{Client, ClientRecord, Contact, Coverage, Mrn, TeamRole};
 use domain::episode::{Episode, Placement, TransitionKind};
-use domain::ids::{BedId, ClientId, ContactId, CoverageId, EpisodeId, SessionId, SiteId, UserId};
+use domain::ids::{
+    AlertId, BedId, ClientId, ContactId, CoverageId, EpisodeId, PlacementId, ResponseId, SessionId, SiteId, UserId,
+};
 use domain::level::LevelCode;
+use domain::measurement::{Acknowledgement, Alert, FormResponse};
+use domain::review::ReadinessReview;
 use domain::site::{BedView, Site};
 use domain::user::{User, Username};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use time::Date;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -191,6 +195,52 @@ pub struct CensusRow {
     pub episode: EpisodeId,
     pub admitted_on: Date,
     pub placement: Placement,
+}
+
+/// Whether an imported questionnaire version may still be administered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FormStatus {
+    Active,
+    Retired,
+}
+
+impl FormStatus {
+    pub const fn code(self) -> &'static str {
+        match self {
+            FormStatus::Active => "active",
+            FormStatus::Retired => "retired",
+        }
+    }
+    pub fn parse(code: &str) -> Option<Self> {
+        [FormStatus::Active, FormStatus::Retired].into_iter().find(|s| s.code() == code)
+    }
+}
+
+/// One version of an imported questionnaire, with the FHIR text as it arrived.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredForm {
+    pub id: domain::ids::FormId,
+    pub form: domain::forms::FormDefinition,
+    pub status: FormStatus,
+    pub definition: String,
+    pub imported_by: UserId,
+    pub imported_at: OffsetDateTime,
+}
+
+/// A form handed to a client on a tablet: the only thing the token opens.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Handoff {
+    pub id: Uuid,
+    /// SHA-256 of the bearer token; the token itself is never stored.
+    pub token_hash: String,
+    pub csrf_token: String,
+    pub client: ClientId,
+    pub form_url: String,
+    pub form_version: String,
+    pub created_by: UserId,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+    pub used_at: Option<OffsetDateTime>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -403,6 +453,48 @@ pub trait Tx: Send {
     ) -> Result<Vec<domain::inquiry::Task>, StoreError>;
     async fn insert_inquiry_task(&mut self, task: &domain::inquiry::Task) -> Result<(), StoreError>;
     async fn complete_inquiry_task(&mut self, id: domain::ids::TaskId, at: OffsetDateTime) -> Result<bool, StoreError>;
+
+    // Measurement
+    async fn imported_forms(&mut self) -> Result<Vec<StoredForm>, StoreError>;
+    async fn insert_form(&mut self, form: &StoredForm) -> Result<(), StoreError>;
+    /// Retires every active version of `url` except `keep`; returns how many.
+    async fn retire_forms(&mut self, url: &str, keep: Option<&str>) -> Result<u64, StoreError>;
+    async fn insert_response(&mut self, response: &FormResponse) -> Result<(), StoreError>;
+    async fn response(&mut self, id: ResponseId) -> Result<Option<FormResponse>, StoreError>;
+    /// A client's responses, oldest first.
+    async fn responses_of(&mut self, client: ClientId) -> Result<Vec<FormResponse>, StoreError>;
+    /// Responses of many clients authored at or after `since`, oldest first.
+    async fn responses_of_clients(
+        &mut self,
+        clients: &[ClientId],
+        since: OffsetDateTime,
+    ) -> Result<Vec<FormResponse>, StoreError>;
+    async fn insert_alert(&mut self, alert: &Alert) -> Result<(), StoreError>;
+    async fn alert(&mut self, id: AlertId) -> Result<Option<Alert>, StoreError>;
+    /// Alerts within `scope` (of one client when given), newest first.
+    async fn alerts(
+        &mut self,
+        scope: &ClientScope,
+        client: Option<ClientId>,
+        open_only: bool,
+    ) -> Result<Vec<Alert>, StoreError>;
+    /// Records the acknowledgement once; false when the alert was already acknowledged.
+    async fn acknowledge_alert(&mut self, id: AlertId, ack: &Acknowledgement) -> Result<bool, StoreError>;
+    async fn insert_review(&mut self, review: &ReadinessReview) -> Result<(), StoreError>;
+    /// A client's reviews, newest first.
+    async fn reviews_of(&mut self, client: ClientId) -> Result<Vec<ReadinessReview>, StoreError>;
+    /// The date of the latest review of each placement that has one.
+    async fn last_reviews(&mut self, placements: &[PlacementId]) -> Result<BTreeMap<PlacementId, Date>, StoreError>;
+    /// Every review in a time range, for the agreement report.
+    async fn reviews_between(
+        &mut self,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> Result<Vec<ReadinessReview>, StoreError>;
+    async fn insert_handoff(&mut self, handoff: &Handoff) -> Result<(), StoreError>;
+    async fn handoff_by_token(&mut self, token_hash: &str) -> Result<Option<Handoff>, StoreError>;
+    /// Marks the hand-off used; false when it already was.
+    async fn use_handoff(&mut self, id: Uuid, at: OffsetDateTime) -> Result<bool, StoreError>;
 
     // Audit
     /// Chains `events` onto the log inside this transaction.

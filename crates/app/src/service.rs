@@ -27,6 +27,14 @@ pub struct AppConfig {
     pub catalogue: String,
     /// How new medical record numbers look, e.g. `SD-{seq:06}`.
     pub mrn_format: String,
+    /// CIWA-Ar severity bands (center-set).
+    pub ciwa: domain::instruments::CiwaThresholds,
+    /// Where withdrawal scales raise an alert.
+    pub withdrawal_alerts: domain::instruments::WithdrawalAlerts,
+    /// Readiness review cadence overrides, days by level code.
+    pub review_days: std::collections::BTreeMap<String, u16>,
+    /// Which forms are due when, per level.
+    pub schedule: domain::measurement::Schedule,
 }
 
 impl Default for AppConfig {
@@ -40,6 +48,11 @@ impl Default for AppConfig {
             issuer: "Stepdown".into(),
             catalogue: "asam-3".into(),
             mrn_format: "SD-{seq:06}".into(),
+            ciwa: domain::instruments::CiwaThresholds::default(),
+            withdrawal_alerts: domain::instruments::WithdrawalAlerts::default(),
+            review_days: std::collections::BTreeMap::new(),
+            #[allow(clippy::expect_used)] // the built-in schedule is checked by a domain test
+            schedule: domain::measurement::Schedule::builtin().expect("built-in schedule parses"),
         }
     }
 }

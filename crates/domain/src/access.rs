@@ -64,6 +64,14 @@ pub enum Permission {
     ViewCensus,
     PlanAftercare,
     ManageInquiries,
+    /// Give a client a questionnaire (in the chart or in client mode).
+    AdministerForms,
+    AcknowledgeAlert,
+    ReviewReadiness,
+    /// Import and retire questionnaires.
+    ManageForms,
+    /// Aggregate reports without client names.
+    ViewReports,
 }
 
 impl Permission {
@@ -80,6 +88,11 @@ impl Permission {
             Permission::ViewCensus => "view_census",
             Permission::PlanAftercare => "plan_aftercare",
             Permission::ManageInquiries => "manage_inquiries",
+            Permission::AdministerForms => "administer_forms",
+            Permission::AcknowledgeAlert => "acknowledge_alert",
+            Permission::ReviewReadiness => "review_readiness",
+            Permission::ManageForms => "manage_forms",
+            Permission::ViewReports => "view_reports",
         }
     }
 }
@@ -105,7 +118,10 @@ pub const fn grant(role: Role, permission: Permission) -> Option<Reach> {
         (Supervisor, ReadClient | ManageCareTeam | AdmitClient | DecideTransition | PlanAftercare) => {
             Some(Reach::AllClients)
         }
-        (Counselor, PlanAftercare) => Some(Reach::CareTeam),
+        (Supervisor, AdministerForms | AcknowledgeAlert | ReviewReadiness) => Some(Reach::AllClients),
+        (Counselor, PlanAftercare | AdministerForms | AcknowledgeAlert | ReviewReadiness) => Some(Reach::CareTeam),
+        (Admin | Supervisor, ManageForms) => Some(Reach::System),
+        (Supervisor | ProgramCoordinator, ViewReports) => Some(Reach::System),
         (Supervisor | Admissions, CreateClient) => Some(Reach::System),
         (Counselor | ProgramCoordinator | Admissions, ReadClient) => Some(Reach::CareTeam),
         (Admissions, AdmitClient) => Some(Reach::CareTeam),
@@ -200,7 +216,15 @@ mod tests {
         use Permission::*;
         use Role::*;
         let expected: &[(Role, &[(Permission, Reach)])] = &[
-            (Admin, &[(ManageUsers, Reach::System), (ViewAuditLog, Reach::System), (ManageSites, Reach::System)]),
+            (
+                Admin,
+                &[
+                    (ManageUsers, Reach::System),
+                    (ViewAuditLog, Reach::System),
+                    (ManageSites, Reach::System),
+                    (ManageForms, Reach::System),
+                ],
+            ),
             (PrivacyOfficer, &[(ManageUsers, Reach::System), (ViewAuditLog, Reach::System)]),
             (
                 Supervisor,
@@ -213,13 +237,28 @@ mod tests {
                     (ViewCensus, Reach::System),
                     (PlanAftercare, Reach::AllClients),
                     (ManageInquiries, Reach::System),
+                    (AdministerForms, Reach::AllClients),
+                    (AcknowledgeAlert, Reach::AllClients),
+                    (ReviewReadiness, Reach::AllClients),
+                    (ManageForms, Reach::System),
+                    (ViewReports, Reach::System),
                 ],
             ),
             (
                 Counselor,
-                &[(ReadClient, Reach::CareTeam), (ViewCensus, Reach::System), (PlanAftercare, Reach::CareTeam)],
+                &[
+                    (ReadClient, Reach::CareTeam),
+                    (ViewCensus, Reach::System),
+                    (PlanAftercare, Reach::CareTeam),
+                    (AdministerForms, Reach::CareTeam),
+                    (AcknowledgeAlert, Reach::CareTeam),
+                    (ReviewReadiness, Reach::CareTeam),
+                ],
             ),
-            (ProgramCoordinator, &[(ReadClient, Reach::CareTeam), (ViewCensus, Reach::System)]),
+            (
+                ProgramCoordinator,
+                &[(ReadClient, Reach::CareTeam), (ViewCensus, Reach::System), (ViewReports, Reach::System)],
+            ),
             (
                 Admissions,
                 &[
@@ -246,6 +285,11 @@ mod tests {
             ViewCensus,
             PlanAftercare,
             ManageInquiries,
+            AdministerForms,
+            AcknowledgeAlert,
+            ReviewReadiness,
+            ManageForms,
+            ViewReports,
         ];
         for (role, grants) in expected {
             for p in all {

@@ -44,10 +44,17 @@ pub enum AuditAction {
     FollowUpRecorded,
     InquiryRead,
     InquiryChanged,
+    FormImported,
+    ResponseRecorded,
+    AlertRaised,
+    AlertAcknowledged,
+    ReviewRecorded,
+    ClientModeStarted,
+    ReportViewed,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 28] = [
+    pub const ALL: [AuditAction; 35] = [
         AuditAction::LoginSuccess,
         AuditAction::LoginFailure,
         AuditAction::LoginThrottled,
@@ -76,6 +83,13 @@ impl AuditAction {
         AuditAction::FollowUpRecorded,
         AuditAction::InquiryRead,
         AuditAction::InquiryChanged,
+        AuditAction::FormImported,
+        AuditAction::ResponseRecorded,
+        AuditAction::AlertRaised,
+        AuditAction::AlertAcknowledged,
+        AuditAction::ReviewRecorded,
+        AuditAction::ClientModeStarted,
+        AuditAction::ReportViewed,
     ];
 
     pub const fn code(self) -> &'static str {
@@ -108,6 +122,13 @@ impl AuditAction {
             AuditAction::FollowUpRecorded => "follow_up.recorded",
             AuditAction::InquiryRead => "inquiry.read",
             AuditAction::InquiryChanged => "inquiry.changed",
+            AuditAction::FormImported => "form.imported",
+            AuditAction::ResponseRecorded => "measure.recorded",
+            AuditAction::AlertRaised => "alert.raised",
+            AuditAction::AlertAcknowledged => "alert.acknowledged",
+            AuditAction::ReviewRecorded => "review.recorded",
+            AuditAction::ClientModeStarted => "client_mode.started",
+            AuditAction::ReportViewed => "report.viewed",
         }
     }
 

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::instruments::{Answers, Instrument, items};
 
@@ -15,13 +15,13 @@ pub const BUILTIN_VERSION: &str = "1";
 /// Longest free-text answer kept.
 pub const MAX_TEXT: usize = 2000;
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AnswerOption {
     pub value: i64,
     pub label: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ItemKind {
     Choice {
@@ -37,7 +37,7 @@ pub enum ItemKind {
     Display,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FormItem {
     pub link_id: String,
     pub text: String,
@@ -48,7 +48,7 @@ pub struct FormItem {
 }
 
 /// One version of a form.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FormDefinition {
     pub url: String,
     pub version: String,
@@ -67,7 +67,7 @@ pub enum RawAnswer {
 }
 
 /// A checked answer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum AnswerValue {
     Integer(i64),

@@ -116,7 +116,12 @@ fn classify(action: AuditAction) -> (Coding, Option<Coding>, &'static str) {
         InquiryRead => {
             (Coding::new(EVENT_TYPE, "rest", "RESTful Operation"), Some(Coding::new(RESTFUL, "read", "read")), "R")
         }
-        AftercareSaved | FollowUpRecorded | InquiryChanged => {
+        ResponseRecorded | AlertRaised | ReviewRecorded | ClientModeStarted => {
+            (Coding::new(EVENT_TYPE, "rest", "RESTful Operation"), Some(Coding::new(RESTFUL, "create", "create")), "C")
+        }
+        FormImported => (Coding::new(DCM, "110100", "Application Activity"), None, "C"),
+        ReportViewed => (Coding::new(DCM, "110106", "Export"), None, "R"),
+        AftercareSaved | FollowUpRecorded | InquiryChanged | AlertAcknowledged => {
             (Coding::new(EVENT_TYPE, "rest", "RESTful Operation"), Some(Coding::new(RESTFUL, "update", "update")), "U")
         }
         EpisodeDecided => {

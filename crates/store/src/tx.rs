@@ -1,6 +1,6 @@
 //! One unit of work over a SeaORM transaction: the port the use cases write through.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use app::ports::{AuditFilter, Credentials, SessionRecord, SessionStage, TeamMember, ThrottleKey};
 use app::{StoreError, Tx, from_unix_ms, unix_ms};
@@ -8,7 +8,9 @@ use async_trait::async_trait;
 use domain::access::ClientScope;
 use domain::audit::{AuditEvent, ChainedEvent};
 use domain::client::{Client, TeamRole};
-use domain::ids::{ClientId, SessionId, UserId};
+use domain::ids::{AlertId, ClientId, PlacementId, ResponseId, SessionId, UserId};
+use domain::measurement::{Acknowledgement, Alert, FormResponse};
+use domain::review::ReadinessReview;
 use domain::text::PersonName;
 use domain::user::{User, Username};
 use sea_orm::ActiveValue::{NotSet, Set};
@@ -690,6 +692,91 @@ impl Tx for SeaTx {
 
     async fn on_any_episode_team(&mut self, client: ClientId, user: UserId) -> Result<bool, StoreError> {
         crate::continuum::on_any_episode_team(&self.txn, client, user).await
+    }
+
+    async fn imported_forms(&mut self) -> Result<Vec<app::ports::StoredForm>, StoreError> {
+        crate::measurement::forms(&self.txn).await
+    }
+
+    async fn insert_form(&mut self, form: &app::ports::StoredForm) -> Result<(), StoreError> {
+        crate::measurement::insert_form(&self.txn, form).await
+    }
+
+    async fn retire_forms(&mut self, url: &str, keep: Option<&str>) -> Result<u64, StoreError> {
+        crate::measurement::retire_forms(&self.txn, url, keep).await
+    }
+
+    async fn insert_response(&mut self, response: &FormResponse) -> Result<(), StoreError> {
+        crate::measurement::insert_response(&self.txn, response).await
+    }
+
+    async fn response(&mut self, id: ResponseId) -> Result<Option<FormResponse>, StoreError> {
+        crate::measurement::response(&self.txn, id).await
+    }
+
+    async fn responses_of(&mut self, client: ClientId) -> Result<Vec<FormResponse>, StoreError> {
+        crate::measurement::responses_of(&self.txn, client).await
+    }
+
+    async fn responses_of_clients(
+        &mut self,
+        clients: &[ClientId],
+        since: OffsetDateTime,
+    ) -> Result<Vec<FormResponse>, StoreError> {
+        crate::measurement::responses_of_clients(&self.txn, clients, since).await
+    }
+
+    async fn insert_alert(&mut self, alert: &Alert) -> Result<(), StoreError> {
+        crate::measurement::insert_alert(&self.txn, alert).await
+    }
+
+    async fn alert(&mut self, id: AlertId) -> Result<Option<Alert>, StoreError> {
+        crate::measurement::alert(&self.txn, id).await
+    }
+
+    async fn alerts(
+        &mut self,
+        scope: &ClientScope,
+        client: Option<ClientId>,
+        open_only: bool,
+    ) -> Result<Vec<Alert>, StoreError> {
+        crate::measurement::alerts(&self.txn, scope, client, open_only).await
+    }
+
+    async fn acknowledge_alert(&mut self, id: AlertId, ack: &Acknowledgement) -> Result<bool, StoreError> {
+        crate::measurement::acknowledge(&self.txn, id, ack).await
+    }
+
+    async fn insert_review(&mut self, review: &ReadinessReview) -> Result<(), StoreError> {
+        crate::measurement::insert_review(&self.txn, review).await
+    }
+
+    async fn reviews_of(&mut self, client: ClientId) -> Result<Vec<ReadinessReview>, StoreError> {
+        crate::measurement::reviews_of(&self.txn, client).await
+    }
+
+    async fn last_reviews(&mut self, placements: &[PlacementId]) -> Result<BTreeMap<PlacementId, Date>, StoreError> {
+        crate::measurement::last_reviews(&self.txn, placements).await
+    }
+
+    async fn reviews_between(
+        &mut self,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> Result<Vec<ReadinessReview>, StoreError> {
+        crate::measurement::reviews_between(&self.txn, from, to).await
+    }
+
+    async fn insert_handoff(&mut self, handoff: &app::ports::Handoff) -> Result<(), StoreError> {
+        crate::measurement::insert_handoff(&self.txn, handoff).await
+    }
+
+    async fn handoff_by_token(&mut self, token_hash: &str) -> Result<Option<app::ports::Handoff>, StoreError> {
+        crate::measurement::handoff_by_token(&self.txn, token_hash).await
+    }
+
+    async fn use_handoff(&mut self, id: uuid::Uuid, at: OffsetDateTime) -> Result<bool, StoreError> {
+        crate::measurement::use_handoff(&self.txn, id, at).await
     }
 
     async fn append_audit(&mut self, events: Vec<AuditEvent>) -> Result<(), StoreError> {

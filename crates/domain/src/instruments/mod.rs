@@ -8,14 +8,13 @@ mod rules;
 
 pub use rules::*;
 
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
 
 use crate::client::Sex;
 
-/// An instrument Stepdown can score.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
+/// An instrument Stepdown can score. Serialized as its code (`phq-9`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Instrument {
     Phq9,
     Gad7,
@@ -160,6 +159,19 @@ impl Instrument {
 
     pub fn parse(code: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|i| i.code() == code)
+    }
+}
+
+impl Serialize for Instrument {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.code())
+    }
+}
+
+impl<'de> Deserialize<'de> for Instrument {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let code = String::deserialize(d)?;
+        Instrument::parse(&code).ok_or_else(|| serde::de::Error::custom(format!("unknown instrument {code:?}")))
     }
 }
 

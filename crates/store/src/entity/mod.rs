@@ -23,3 +23,8 @@ pub mod session;
 pub mod setting;
 pub mod site;
 pub mod user;
+pub mod questionnaire;
+pub mod form_response;
+pub mod safety_alert;
+pub mod readiness_review;
+pub mod client_mode_handoff;

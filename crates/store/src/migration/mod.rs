@@ -9,6 +9,7 @@ mod m20261127_000003_client_record;
 mod m20261127_000004_aftercare;
 mod m20261127_000005_inquiries;
 mod m20261127_000006_episode_teams;
+mod m20261127_000007_measurement;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000004_aftercare::Migration),
             Box::new(m20261127_000005_inquiries::Migration),
             Box::new(m20261127_000006_episode_teams::Migration),
+            Box::new(m20261127_000007_measurement::Migration),
         ]
     }
 }

@@ -36,6 +36,9 @@ pub struct Authenticated {
     pub user: User,
     pub session: SessionRecord,
     pub ctx: Ctx,
+    /// Open safety and withdrawal alerts on this person's care teams; filled in by the web
+    /// UI for the navigation badge.
+    pub open_alerts: usize,
 }
 
 /// What the sessions page shows about one session.
@@ -239,7 +242,7 @@ impl App {
             care_team,
             purpose: default_purpose(user.role),
         };
-        Ok(Authenticated { ctx: Ctx { actor, source: source.map(str::to_owned) }, user, session })
+        Ok(Authenticated { ctx: Ctx { actor, source: source.map(str::to_owned) }, user, session, open_alerts: 0 })
     }
 
     /// Checks the second factor of a half-signed-in session and, when right, replaces the

@@ -146,6 +146,12 @@ fn form_error(e: &FormError) -> AppError {
 }
 
 impl App {
+    /// Refuses (and audits the refusal) unless the actor holds `permission`; for pages that
+    /// show nothing of a client but belong to one role.
+    pub async fn require_permission(&self, ctx: &Ctx, permission: Permission) -> Result<(), AppError> {
+        self.authorize(ctx, ctx.actor.require(permission)).await
+    }
+
     /// Every form the center can give: the built-ins, then imported versions.
     pub async fn forms(&self, ctx: &Ctx) -> Result<Vec<FormSummary>, AppError> {
         if !ctx.actor.role.is_staff() {

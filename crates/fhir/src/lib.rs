@@ -6,7 +6,18 @@ pub mod audit_event;
 pub mod bundle;
 pub mod capability;
 pub mod datatypes;
+pub mod observation;
+pub mod questionnaire;
+pub mod questionnaire_response;
 
 pub use audit_event::audit_event;
 pub use bundle::searchset;
 pub use capability::capability_statement;
+pub use observation::score_observation;
+pub use questionnaire::{
+    ImportError, ImportedQuestionnaire, Questionnaire, QuestionnaireStatus, parse_questionnaire, questionnaire,
+};
+pub use questionnaire_response::{
+    Author, IncomingResponse, QuestionnaireResponse, ResponseError, ResponseFacts, parse_questionnaire_response,
+    questionnaire_response,
+};

@@ -59,6 +59,27 @@ pub fn clear_session_cookie(res: &mut Response, state: &AppState) {
     );
 }
 
+pub fn client_mode_cookie_name(secure: bool) -> &'static str {
+    if secure { "__Host-stepdown_client_mode" } else { "stepdown_client_mode" }
+}
+
+/// The cookie that opens one form in client mode (and nothing else).
+pub fn set_client_mode_cookie(res: &mut Response, state: &AppState, token: &str, minutes: i64) {
+    let secure = state.config.secure_cookies;
+    res.headers_mut().append(
+        header::SET_COOKIE,
+        build_cookie(client_mode_cookie_name(secure), token.to_owned(), secure, Some(time::Duration::minutes(minutes))),
+    );
+}
+
+pub fn clear_client_mode_cookie(res: &mut Response, state: &AppState) {
+    let secure = state.config.secure_cookies;
+    res.headers_mut().append(
+        header::SET_COOKIE,
+        build_cookie(client_mode_cookie_name(secure), String::new(), secure, Some(time::Duration::ZERO)),
+    );
+}
+
 pub fn set_login_csrf_cookie(res: &mut Response, state: &AppState, token: &str) {
     let secure = state.config.secure_cookies;
     res.headers_mut().append(
@@ -155,6 +176,9 @@ impl FromRequestParts<AppState> for Signed {
         if auth.user.must_change_password {
             return Err(UiError::Redirect("/account/password".into()));
         }
+        let mut auth = auth;
+        // Every page shows how many alerts wait, so none goes unseen for long.
+        auth.open_alerts = state.app.open_alert_count(&auth.ctx).await.map_err(UiError::App)?;
         Ok(Signed(auth))
     }
 }

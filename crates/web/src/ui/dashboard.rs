@@ -24,6 +24,7 @@ struct DashboardPage {
     first_name: String,
     cards: Vec<Card>,
     mfa_enabled: bool,
+    work: super::measurement::WorklistView,
 }
 
 pub async fn show(State(state): State<AppState>, Signed(auth): Signed) -> Result<Response, UiError> {
@@ -56,6 +57,13 @@ pub async fn show(State(state): State<AppState>, Signed(auth): Signed) -> Result
             link: "Review the audit log",
         });
     }
+    let work = super::measurement::worklist_view(&state.app.worklist(&auth.ctx).await?);
     let first_name = auth.user.display_name.as_str().split_whitespace().next().unwrap_or("").to_owned();
-    ok(&DashboardPage { chrome: Chrome::for_user(&auth, "/"), first_name, cards, mfa_enabled: auth.user.mfa_enabled })
+    ok(&DashboardPage {
+        chrome: Chrome::for_user(&auth, "/"),
+        first_name,
+        cards,
+        mfa_enabled: auth.user.mfa_enabled,
+        work,
+    })
 }

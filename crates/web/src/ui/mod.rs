@@ -9,6 +9,7 @@ mod dashboard;
 mod follow_ups;
 mod inquiries;
 mod login;
+mod measurement;
 
 use app::FieldError;
 use app::auth::Authenticated;
@@ -66,6 +67,18 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/sites", get(continuum::sites).post(continuum::create_site))
         .route("/admin/sites/{id}/rooms", post(continuum::add_room))
         .route("/admin/rooms/{id}/beds", post(continuum::add_bed))
+        .route("/clients/{id}/measures", get(measurement::show))
+        .route("/clients/{id}/measures/new", get(measurement::fill_form))
+        .route("/clients/{id}/responses", post(measurement::record))
+        .route("/clients/{id}/client-mode", post(measurement::start_client_mode))
+        .route("/client-mode", get(measurement::client_mode).post(measurement::client_mode_submit))
+        .route("/alerts", get(measurement::alerts))
+        .route("/alerts/{id}/acknowledge", post(measurement::acknowledge))
+        .route("/clients/{id}/episodes/{episode}/review", get(measurement::review_form).post(measurement::review_submit))
+        .route("/caseload", get(measurement::caseload))
+        .route("/admin/forms", get(measurement::forms).post(measurement::import))
+        .route("/admin/forms/{id}/retire", post(measurement::retire))
+        .route("/reports/reviews", get(measurement::report))
         .route("/static/app.css", get(css))
         .route("/static/app.js", get(js))
         .route("/static/favicon.svg", get(favicon))
@@ -92,6 +105,8 @@ pub struct NavItem {
     pub href: &'static str,
     pub label: &'static str,
     pub current: bool,
+    /// A count shown beside the label (open alerts).
+    pub badge: usize,
 }
 
 /// What every page's frame needs: who is signed in, where they can go, the CSRF token.
@@ -121,20 +136,32 @@ impl Chrome {
 
     pub fn for_user(auth: &Authenticated, current: &str) -> Self {
         let role = auth.user.role;
-        let mut nav = vec![NavItem { href: "/", label: "Dashboard", current: current == "/" }];
+        let mut nav = vec![NavItem { href: "/", label: "Dashboard", current: current == "/", badge: 0 }];
         let mut add = |href, label, permission| {
             if grant(role, permission).is_some() {
-                nav.push(NavItem { href, label, current: current == href });
+                nav.push(NavItem { href, label, current: current == href, badge: 0 });
             }
         };
         add("/inquiries", "Inquiries", Permission::ManageInquiries);
         add("/clients", "Clients", Permission::ReadClient);
+        add("/alerts", "Alerts", Permission::AcknowledgeAlert);
+        add("/caseload", "Caseload", Permission::ReadClient);
         add("/census", "Census", Permission::ViewCensus);
         add("/follow-ups", "Follow-ups", Permission::PlanAftercare);
         add("/admin/users", "Users", Permission::ManageUsers);
         add("/admin/sites", "Sites and beds", Permission::ManageSites);
+        add("/admin/forms", "Forms", Permission::ManageForms);
+        add("/reports/reviews", "Review agreement", Permission::ViewReports);
         add("/audit", "Audit log", Permission::ViewAuditLog);
-        nav.push(NavItem { href: "/account/sessions", label: "Your account", current: current == "/account" });
+        nav.push(NavItem {
+            href: "/account/sessions",
+            label: "Your account",
+            current: current == "/account",
+            badge: 0,
+        });
+        if let Some(item) = nav.iter_mut().find(|n| n.href == "/alerts") {
+            item.badge = auth.open_alerts;
+        }
         Self { nav, ..Self::limited(auth) }
     }
 }

@@ -20,6 +20,8 @@ use crate::error::AppError;
 use crate::inquiries::InquiryForm;
 use crate::service::{App, Ctx};
 use crate::users::NewUserForm;
+use domain::forms::{FormDefinition, RawAnswer};
+use domain::instruments::Instrument;
 
 /// Every demo account signs in with this password (the administrator and privacy officer are
 /// then asked to set up two-step verification, as the policy requires of their roles).
@@ -657,10 +659,202 @@ impl App {
             inquiries += 1;
         }
 
+        self.seed_measures(&sup, &mut rng, today).await?;
+
         let mut tx = self.begin().await?;
         tx.set_setting(SEEDED, &seed.to_string()).await?;
         tx.commit().await?;
         Ok(DemoSummary { created: true, clients: plans.len() + 2, inquiries })
+    }
+}
+
+/// Answers to `instrument` that add up to `total`, spread over its scored items; PHQ-9 item 9
+/// stays 0 unless `item9` (safety answers are placed on purpose, never by chance).
+fn answers_reaching(
+    instrument: Instrument,
+    total: i64,
+    item9: i64,
+    rng: &mut Rng,
+) -> std::collections::BTreeMap<String, RawAnswer> {
+    let items: Vec<&domain::instruments::Item> = domain::instruments::items(instrument)
+        .iter()
+        .filter(|i| i.scored && !(instrument == Instrument::Phq9 && i.id == "9"))
+        .collect();
+    let mut values: Vec<i64> = vec![0; items.len()];
+    let mut left = (total - item9).max(0);
+    let mut guard = 0;
+    while left > 0 && guard < 10_000 {
+        guard += 1;
+        let n = usize::try_from(rng.below(items.len() as u64)).unwrap_or(0);
+        let next = items[n].values.iter().copied().find(|v| *v > values[n]);
+        if let Some(v) = next
+            && v - values[n] <= left
+        {
+            left -= v - values[n];
+            values[n] = v;
+        }
+    }
+    let mut out: std::collections::BTreeMap<String, RawAnswer> =
+        items.iter().zip(values).map(|(i, v)| (i.id.to_owned(), RawAnswer::Number(v))).collect();
+    if instrument == Instrument::Phq9 {
+        out.insert("9".into(), RawAnswer::Number(item9));
+    }
+    out
+}
+
+fn numbers(pairs: &[(&str, i64)]) -> std::collections::BTreeMap<String, RawAnswer> {
+    pairs.iter().map(|(k, v)| ((*k).to_owned(), RawAnswer::Number(*v))).collect()
+}
+
+impl App {
+    /// Measurement history for everyone in care today: PHQ-9 and GAD-7 every two weeks from
+    /// admission (most improving, some not), check-ins, self-assessments, a withdrawal series
+    /// in detox, two safety alerts (one still open) and readiness reviews, one disagreeing.
+    async fn seed_measures(&self, sup: &Ctx, rng: &mut Rng, today: Date) -> Result<(), AppError> {
+        let census = self.census(sup).await.map_err(fail("census"))?;
+        let rows: Vec<crate::ports::CensusRow> =
+            census.sites.iter().flat_map(|s| s.groups.iter().flat_map(|g| g.clients.clone())).collect();
+        let noon = |d: Date, hour: u8| {
+            d.with_hms(hour, 0, 0).map(|t| t.assume_utc()).unwrap_or_else(|_| d.midnight().assume_utc())
+        };
+        let now = self.now();
+        let mut detox_done = false;
+        for (n, row) in rows.iter().enumerate() {
+            let client = row.client.id;
+            let improving = rng.chance(75);
+            let mut phq = rng.range(11, 22);
+            let mut gad = rng.range(8, 18);
+            let mut day = row.admitted_on;
+            while day <= today {
+                let at = noon(day, 15).min(now);
+                for (i, total) in [(Instrument::Phq9, phq), (Instrument::Gad7, gad)] {
+                    let answers = answers_reaching(i, total, 0, rng);
+                    self.record_response(sup, client, &FormDefinition::builtin(i).url, None, &answers, Some(at))
+                        .await
+                        .map_err(fail("demo response"))?;
+                }
+                let step = if improving { -rng.range(1, 4) } else { rng.range(-1, 3) };
+                phq = (phq + step).clamp(1, 26);
+                gad = (gad + step).clamp(1, 20);
+                day += Duration::days(14);
+            }
+            // Daily check-ins for the last week, and two weekly self-assessments.
+            for back in (0..7).rev() {
+                let d = today - Duration::days(back);
+                if d < row.placement.start {
+                    continue;
+                }
+                let craving = if improving { rng.range(1, 5) } else { rng.range(4, 9) };
+                let answers = numbers(&[
+                    ("mood", 10 - craving.min(9)),
+                    ("craving", craving),
+                    ("triggers", i64::from(rng.chance(40))),
+                    ("sleep", rng.range(1, 4)),
+                    ("used", 0),
+                    ("self_harm", 0),
+                ]);
+                let url = FormDefinition::builtin(Instrument::CheckIn).url;
+                self.record_response(sup, client, &url, None, &answers, Some(noon(d, 14).min(now)))
+                    .await
+                    .map_err(fail("demo check-in"))?;
+            }
+            for back in [8, 1] {
+                let d = today - Duration::days(back);
+                if d < row.placement.start {
+                    continue;
+                }
+                let base = if improving { 3 } else { 1 };
+                let answers = numbers(&[
+                    ("confidence", (base + rng.range(0, 1)).min(4)),
+                    ("triggers_known", (base + rng.range(0, 1)).min(4)),
+                    ("supports", (base + rng.range(-1, 1)).clamp(0, 4)),
+                    ("ready_home", (base - 1 + rng.range(0, 1)).clamp(0, 4)),
+                ]);
+                let url = FormDefinition::builtin(Instrument::SelfAssessment).url;
+                self.record_response(sup, client, &url, None, &answers, Some(noon(d, 16).min(now)))
+                    .await
+                    .map_err(fail("demo self-assessment"))?;
+            }
+            // One alcohol withdrawal series in detox, every four hours since this morning.
+            if !detox_done && row.placement.level.as_str().ends_with("-WM") {
+                detox_done = true;
+                for (k, score) in [16i64, 13, 11, 8].into_iter().enumerate() {
+                    let at = now - Duration::hours(4 * (4 - k as i64));
+                    if at.date() < row.placement.start {
+                        continue;
+                    }
+                    let answers = answers_reaching(Instrument::CiwaAr, score, 0, rng);
+                    let url = FormDefinition::builtin(Instrument::CiwaAr).url;
+                    self.record_response(sup, client, &url, None, &answers, Some(at))
+                        .await
+                        .map_err(fail("demo CIWA-Ar"))?;
+                }
+            }
+            // Safety: one open PHQ-9 item 9 alert, one check-in alert answered with a safety plan.
+            if n == 3 {
+                let answers = answers_reaching(Instrument::Phq9, 16, 1, rng);
+                let url = FormDefinition::builtin(Instrument::Phq9).url;
+                self.record_response(sup, client, &url, None, &answers, None).await.map_err(fail("demo alert"))?;
+            }
+            if n == 5 {
+                let answers = numbers(&[
+                    ("mood", 2),
+                    ("craving", 8),
+                    ("triggers", 1),
+                    ("sleep", 1),
+                    ("used", 0),
+                    ("self_harm", 1),
+                ]);
+                let url = FormDefinition::builtin(Instrument::CheckIn).url;
+                let r = self
+                    .record_response(sup, client, &url, None, &answers, None)
+                    .await
+                    .map_err(fail("demo check-in alert"))?;
+                for a in r.alerts {
+                    self.acknowledge_alert(
+                        sup,
+                        a.id,
+                        "safety_plan",
+                        "Met with the client the same hour; safety plan written together and shared with the night staff.",
+                    )
+                    .await
+                    .map_err(fail("demo acknowledgement"))?;
+                }
+            }
+            // Reviews for half of those whose first review has come due; the rest show as due.
+            let cadence = self.catalogue.get(&row.placement.level).map(|l| l.review_days).unwrap_or(0);
+            if cadence > 0 && row.placement.start + Duration::days(i64::from(cadence)) <= today && n % 2 == 0 {
+                let residential = row.placement.level.as_str().starts_with('3');
+                let ratings: [&str; 6] =
+                    if residential { ["0", "0", "1", "2", "2", "2"] } else { ["0", "0", "1", "1", "1", "1"] };
+                let rec =
+                    self.recommend(ratings.map(|r| r.parse().unwrap_or(0))).map_err(fail("demo recommendation"))?;
+                let agree = rec.level == row.placement.level;
+                let form = crate::reviews::ReviewForm {
+                    ratings: ratings.map(str::to_owned),
+                    rationales: [
+                        "No withdrawal signs",
+                        "Stable; medications reconciled",
+                        "Mood improving; PHQ-9 trending down",
+                        "Engaged in groups, names own goals",
+                        "Cravings lower; knows triggers",
+                        "Family supportive; sober housing arranged",
+                    ]
+                    .map(str::to_owned),
+                    drug_screen: "negative".into(),
+                    decision: "continue".into(),
+                    disagreement_reason: if agree {
+                        String::new()
+                    } else {
+                        "Finishing this level's family sessions before stepping down".into()
+                    },
+                    note: "Reviewed with the client and the team.".into(),
+                    ..Default::default()
+                };
+                self.record_review(sup, client, row.episode, &form).await.map_err(fail("demo review"))?;
+            }
+        }
+        Ok(())
     }
 }
 

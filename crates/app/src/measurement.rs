@@ -6,7 +6,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use domain::access::{ClientScope, Permission};
 use domain::audit::{AuditAction, AuditEvent, Outcome};
 use domain::client::Client;
-use domain::episode::Episode;
 use domain::forms::{FormDefinition, FormError, RawAnswer};
 use domain::ids::{AlertId, ClientId, FormId, ResponseId};
 use domain::instruments::{Instrument, ScoringContext, score};
@@ -348,9 +347,17 @@ impl App {
             ),
             _ => None,
         };
+        // The stay and level the client was in when they answered (forms entered later from
+        // paper belong to the placement of their own date).
         let episodes = tx.episodes_of(client).await?;
-        let open = episodes.iter().find(|e| e.is_open());
-        let placement = open.and_then(Episode::current);
+        let on = authored_at.date();
+        let open = episodes.iter().find(|e| {
+            e.admitted_on <= on && e.discharge.as_ref().is_none_or(|d| on < d.on || (on == d.on && e.is_open()))
+        });
+        let open = open.or_else(|| episodes.iter().find(|e| e.is_open() && on >= e.admitted_on));
+        let placement = open.and_then(|e| {
+            e.placements.iter().rev().find(|p| p.start <= on && p.end.is_none_or(|end| on < end)).or(e.current())
+        });
         let response = FormResponse {
             id: ResponseId::from_uuid(self.ids.new_id()),
             client,
@@ -500,10 +507,12 @@ impl App {
         let last_reviews = tx.last_reviews(&placements).await?;
         let mut alert_clients: Vec<Client> = Vec::new();
         for a in &alerts {
-            if !rows.iter().any(|r| r.client.id == a.client) && !alert_clients.iter().any(|c| c.id == a.client)
-                && let Some(c) = tx.client(&scope, a.client).await? {
-                    alert_clients.push(c);
-                }
+            if !rows.iter().any(|r| r.client.id == a.client)
+                && !alert_clients.iter().any(|c| c.id == a.client)
+                && let Some(c) = tx.client(&scope, a.client).await?
+            {
+                alert_clients.push(c);
+            }
         }
         drop(tx);
         let now = self.now();

@@ -328,3 +328,128 @@ async fn supervisor_admits_steps_down_and_discharges_a_client() -> anyhow::Resul
     assert_eq!(b.console_problems(&[]).await?, Vec::<String>::new(), "browser console");
     b.quit().await
 }
+
+/// Clicks the radio button `value` of the question named `field` (`a:<linkId>`).
+async fn answer(b: &Browser, field: &str, value: &str) -> anyhow::Result<()> {
+    let radio = b.find(By::Css(&format!("input[type=radio][name='{field}'][value='{value}']"))).await?;
+    radio.scroll_into_view().await?;
+    radio.click().await?;
+    Ok(())
+}
+
+/// e) Measurement-based care: a supervisor gives a PHQ-9 in the chart; a "yes" to item 9
+/// raises a safety alert (banner, badge) that cannot be acknowledged without saying what was
+/// done; a check-in is handed to the client in client mode, which ends the staff session and
+/// shows only that form; a readiness review shows the recommendation and is recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn supervisor_scores_a_phq9_handles_the_alert_and_reviews_readiness() -> anyhow::Result<()> {
+    let Some(b) = Browser::start().await? else { return Ok(()) }; // skipped: no browser
+    let app = testkit::spawn_app().await;
+    let (_, admin) = app.full_token("boss", Role::Admin).await;
+    let site = create(&app, &admin, "/api/v1/sites", r#"{"name":"Lakeside","time_zone":"America/Chicago"}"#).await?;
+    let room = create(&app, &admin, &format!("/api/v1/sites/{site}/rooms"), r#"{"name":"Cedar","capacity":2}"#).await?;
+    let bed = create(&app, &admin, &format!("/api/v1/rooms/{room}/beds"), r#"{"label":"A"}"#).await?;
+    app.user("sue", Role::Supervisor).await;
+    let sue_token = app.api_token("sue", PASSWORD).await;
+    let client = app.new_client(&sue_token, "Ana", "Alvarez").await;
+    let admitted = (app.app.today_in("America/Chicago") - time::Duration::days(8)).to_string();
+    let episode = create(
+        &app,
+        &sue_token,
+        &format!("/api/v1/clients/{client}/episodes"),
+        &format!(
+            r#"{{"on":"{admitted}","level":"3.5","site_id":"{site}","bed_id":"{bed}","reason":"Needs a structured residential program"}}"#
+        ),
+    )
+    .await?;
+
+    sign_in(&b, &app, "sue", PASSWORD).await?;
+    assert_eq!(b.wait_for_path("/").await?, "/");
+    // The review is due (residential: every 7 days) and the start-of-level forms too.
+    assert!(b.text("main").await?.contains("Readiness reviews due"), "dashboard lists the review");
+    b.goto(app.url(&format!("/clients/{client}"))).await?;
+    b.find(By::LinkText("Measures, alerts and readiness reviews")).await?.click().await?;
+    let measures = format!("/clients/{client}/measures");
+    b.wait_for_path(&measures).await?;
+    assert_eq!(b.text("main h1").await?, "Measures: Alvarez, Ana");
+
+    // A PHQ-9 with thoughts of self-harm.
+    b.select("form", "https://stepdown.example.org/fhir/Questionnaire/phq-9").await?;
+    b.click_button("main", "Fill in now").await?;
+    assert_eq!(b.wait_for_text("main h1", "PHQ-9").await?, "PHQ-9 (depression)");
+    for (item, value) in
+        [("1", "2"), ("2", "2"), ("3", "1"), ("4", "2"), ("5", "1"), ("6", "2"), ("7", "1"), ("8", "0"), ("9", "1")]
+    {
+        answer(&b, &format!("a:{item}"), value).await?;
+    }
+    b.click_button("main", "Save answers").await?;
+    b.wait_for_path(&measures).await?;
+    assert_eq!(b.text(".notice").await?, "Saved. A safety alert was raised to the care team.");
+    assert_eq!(b.text(".alert-banner h2").await?, "PHQ-9 item 9: thoughts of self-harm");
+    assert_eq!(b.text("nav .badge").await?, "1", "the navigation counts the open alert");
+    assert!(b.find_all(By::Css("figure.chart svg")).await?.len() >= 1, "a trend chart");
+    b.screenshot("measures-alert").await;
+
+    // Acknowledging needs what was done.
+    b.goto(app.url("/alerts")).await?;
+    b.click_button("main", "Acknowledge").await?;
+    assert!(b.wait_for_text(".error-summary", "problem").await?.contains("What was done"));
+    assert_eq!(b.text("nav .badge").await?, "1", "still open");
+    let select_id = b.find(By::Css("main .alert-banner select")).await?.attr("id").await?.unwrap_or_default();
+    b.select(&select_id, "safety_plan").await?;
+    let text_id = b.find(By::Css("main .alert-banner input[name=text]")).await?.attr("id").await?.unwrap_or_default();
+    b.fill(&text_id, "Saw her at once; safety plan written with her.").await?;
+    b.click_button("main", "Acknowledge").await?;
+    assert_eq!(b.wait_for_text("main p.empty", "No open alerts").await?, "No open alerts.");
+    assert!(b.find_all(By::Css("nav .badge")).await?.is_empty(), "no badge once acknowledged");
+
+    // Client mode: the staff session ends and only the form shows.
+    b.goto(app.url(&measures)).await?;
+    b.select("hand-form", "https://stepdown.example.org/fhir/Questionnaire/daily-check-in").await?;
+    b.click_button("main", "Start client mode").await?;
+    b.wait_for_path("/client-mode").await?;
+    assert_eq!(b.text("main h1").await?, "Daily check-in");
+    assert!(b.find_all(By::Css("nav")).await?.is_empty(), "no navigation in client mode");
+    assert!(!b.text("body").await?.contains("Alvarez"), "no chart data in client mode");
+    for (item, value) in
+        [("mood", "6"), ("craving", "3"), ("triggers", "0"), ("sleep", "3"), ("used", "0"), ("self_harm", "0")]
+    {
+        answer(&b, &format!("a:{item}"), value).await?;
+    }
+    b.click_button("main", "Submit my answers").await?;
+    assert_eq!(b.wait_for_text("main h1", "Thank you").await?, "Thank you");
+    b.screenshot("client-mode-done").await;
+    b.goto(app.url("/")).await?;
+    assert_eq!(b.wait_for_path("/login").await?.split('?').next(), Some("/login"), "staff must sign in again");
+
+    // Readiness review: ratings, the recommendation, the decision.
+    sign_in(&b, &app, "sue", PASSWORD).await?;
+    b.wait_for_path("/").await?;
+    b.goto(app.url(&format!("/clients/{client}/episodes/{episode}/review"))).await?;
+    assert_eq!(b.text("main h1").await?, "Readiness review: Alvarez, Ana");
+    assert!(b.text("section.evidence").await?.contains("PHQ-9 (depression)"), "evidence beside the ratings");
+    for (n, rating, why) in [
+        (1, "0", "No withdrawal"),
+        (2, "0", "Well"),
+        (3, "1", "Mood lifting"),
+        (4, "2", "Ambivalent at times"),
+        (5, "3", "Strong cravings at weekends"),
+        (6, "3", "Partner still drinking at home"),
+    ] {
+        b.select(&format!("d{n}"), rating).await?;
+        b.fill(&format!("d{n}_rationale"), why).await?;
+    }
+    b.click_button("main", "Show the recommendation").await?;
+    assert!(b.wait_for_text(".recommendation h2", "Recommended").await?.starts_with("Recommended: 3.5"));
+    b.select("decision", "continue").await?;
+    b.select("drug_screen", "negative").await?;
+    b.click_button("main", "Record the review").await?;
+    b.wait_for_path(&measures).await?;
+    b.goto(app.url(&format!("/clients/{client}/episodes/{episode}/review"))).await?;
+    let past = b.text("main table.past-reviews tbody").await?;
+    assert!(past.contains("0 0 1 2 3 3") && past.contains("Continue at this level"), "{past}");
+    b.screenshot("readiness-review").await;
+
+    assert_eq!(b.console_problems(&[422]).await?, Vec::<String>::new(), "browser console");
+    b.quit().await
+}

@@ -27,6 +27,16 @@ pub struct FileConfig {
     pub level_catalogue: Option<String>,
     /// Role codes that must use two-step verification.
     pub mfa_required_roles: Option<Vec<String>>,
+    /// CIWA-Ar band edges (center-set): lowest moderate and lowest severe total.
+    pub ciwa_moderate_from: Option<i64>,
+    pub ciwa_severe_from: Option<i64>,
+    /// Withdrawal totals that raise an alert to the care team.
+    pub ciwa_alert_from: Option<i64>,
+    pub cows_alert_from: Option<i64>,
+    /// Readiness review cadence by level code, in days.
+    pub review_days: Option<std::collections::BTreeMap<String, u16>>,
+    /// A JSON measurement schedule replacing the built-in one.
+    pub measurement_schedule: Option<PathBuf>,
 }
 
 impl FileConfig {

@@ -72,6 +72,45 @@ pub fn app_config(file: &FileConfig) -> Result<AppConfig> {
         domain::level::Catalogue::builtin(c).map_err(|e| anyhow::anyhow!("level_catalogue: {e}"))?;
         config.catalogue = c.clone();
     }
+    if let Some(m) = file.ciwa_moderate_from {
+        config.ciwa.moderate_from = m;
+    }
+    if let Some(m) = file.ciwa_severe_from {
+        config.ciwa.severe_from = m;
+    }
+    if !(1..config.ciwa.severe_from).contains(&config.ciwa.moderate_from) || config.ciwa.severe_from > 67 {
+        bail!("CIWA-Ar bands must satisfy 0 < ciwa_moderate_from < ciwa_severe_from <= 67");
+    }
+    if let Some(a) = file.ciwa_alert_from {
+        if !(1..=67).contains(&a) {
+            bail!("ciwa_alert_from must be between 1 and 67");
+        }
+        config.withdrawal_alerts.ciwa_from = a;
+    }
+    if let Some(a) = file.cows_alert_from {
+        if !(1..=48).contains(&a) {
+            bail!("cows_alert_from must be between 1 and 48");
+        }
+        config.withdrawal_alerts.cows_from = a;
+    }
+    if let Some(days) = &file.review_days {
+        let catalogue = domain::level::Catalogue::builtin(&config.catalogue)
+            .map_err(|e| anyhow::anyhow!("level_catalogue: {e}"))?;
+        for (level, d) in days {
+            if catalogue.level(level).is_err() {
+                bail!("review_days names level {level:?}, which is not in {}", config.catalogue);
+            }
+            if !(1..=365).contains(d) {
+                bail!("review_days for {level} must be between 1 and 365");
+            }
+        }
+        config.review_days = days.clone();
+    }
+    if let Some(path) = &file.measurement_schedule {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("measurement_schedule {}: {e}", path.display()))?;
+        config.schedule = domain::measurement::Schedule::from_json(&text).map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
     if let Some(roles) = &file.mfa_required_roles {
         config.mfa_required = roles
             .iter()

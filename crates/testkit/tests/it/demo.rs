@@ -36,6 +36,14 @@ async fn the_demo_center_fills_every_screen_and_only_once() {
     let clients = get("/api/v1/clients").await;
     assert!(clients.as_array().unwrap().len() >= 60);
     assert!(!get("/api/v1/follow-ups").await.as_array().unwrap().is_empty() || active > 0);
+    // Measurement: an open safety alert, reviews and forms due, a caseload that moves both ways.
+    let work = get("/api/v1/worklist").await;
+    assert!(!work["alerts"].as_array().unwrap().is_empty(), "an open alert: {work}");
+    assert!(!work["reviews_due"].as_array().unwrap().is_empty(), "reviews due");
+    assert!(!work["forms_due"].as_array().unwrap().is_empty(), "forms due");
+    let caseload = get("/api/v1/caseload").await;
+    let trends: BTreeSet<&str> = caseload.as_array().unwrap().iter().map(|c| c["trend"].as_str().unwrap()).collect();
+    assert!(trends.contains("improving") && trends.len() >= 2, "{trends:?}");
     // Every account signs in with the published password.
     for (username, _, role) in app::demo::ACCOUNTS {
         let res = reqwest::Client::new()

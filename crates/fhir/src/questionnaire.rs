@@ -258,6 +258,8 @@ struct ItemIn {
     #[serde(default)]
     repeats: bool,
     #[serde(default)]
+    read_only: bool,
+    #[serde(default)]
     enable_when: Vec<serde::de::IgnoredAny>,
     #[serde(default)]
     extension: Vec<ExtIn>,
@@ -352,10 +354,16 @@ pub fn parse_questionnaire(json: &str) -> Result<ImportedQuestionnaire, ImportEr
     })
 }
 
+/// SDC's marker of a value the form computes (e.g. the total score of a LOINC panel).
+const CALCULATED: &str = "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-calculatedExpression";
+
 /// Every item that is not a group, in document order (a question's own sub-items follow it).
+/// Read-only and calculated items (the total a published form computes for itself) are left
+/// out: Stepdown computes totals with its own scorer, and no one answers them.
 fn flatten<'a>(items: &'a [ItemIn], out: &mut Vec<&'a ItemIn>) {
     for i in items {
-        if i.kind.as_deref() != Some("group") {
+        let computed = i.read_only || i.extension.iter().any(|e| e.url == CALCULATED);
+        if i.kind.as_deref() != Some("group") && !computed {
             out.push(i);
         }
         flatten(&i.item, out);

@@ -177,7 +177,14 @@ fn loinc_style_phq9() -> Value {
         })
         .collect();
     let intro = json!({"linkId": "/intro", "type": "display", "text": "Instructions (licensed)"});
-    let group_items: Vec<Value> = std::iter::once(intro).chain(items).collect();
+    // Published forms compute their own total: a read-only, calculated decimal item.
+    let total = json!({
+        "linkId": "/44261-6", "type": "decimal", "readOnly": true, "text": "Total score",
+        "code": [{"system": "http://loinc.org", "code": "44261-6"}],
+        "extension": [{"url": "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-calculatedExpression",
+                       "valueExpression": {"language": "text/fhirpath", "expression": "sum"}}]
+    });
+    let group_items: Vec<Value> = std::iter::once(intro).chain(items).chain(std::iter::once(total)).collect();
     json!({
         "resourceType": "Questionnaire",
         "id": "44249-1-x",
@@ -206,7 +213,8 @@ fn a_loinc_style_phq9_imports_with_nine_scored_questions_and_binds() {
     assert_eq!(form.title, "PHQ-9 (licensed wording)");
     assert_eq!(form.items[0].kind, ItemKind::Display);
     let questions: Vec<_> = form.items.iter().filter(|i| i.kind != ItemKind::Display).collect();
-    assert_eq!(questions.len(), 9);
+    assert_eq!(questions.len(), 9, "the calculated read-only total is left out");
+    assert!(form.item("/44261-6").is_none());
     assert_eq!(questions[0].link_id, "/44250-9");
     assert_eq!(questions[8].text, "Item 9 wording (licensed)");
     for q in &questions {

@@ -253,16 +253,9 @@ impl App {
     pub async fn retire_form(&self, ctx: &Ctx, id: FormId) -> Result<(), AppError> {
         self.authorize(ctx, ctx.actor.require(Permission::ManageForms)).await?;
         let mut tx = self.begin().await?;
-        let form = tx.imported_forms().await?.into_iter().find(|s| s.id == id).ok_or(AppError::NotFound)?;
-        if form.status == FormStatus::Retired {
+        tx.imported_forms().await?.into_iter().find(|s| s.id == id).ok_or(AppError::NotFound)?;
+        if !tx.retire_form(id).await? {
             return Err(AppError::Conflict("this version is already retired"));
-        }
-        tx.retire_forms(&form.form.url, None).await?;
-        // Retiring by URL retires every active version; put back the ones not asked for.
-        for other in tx.imported_forms().await?.into_iter().filter(|s| s.form.url == form.form.url && s.id != id) {
-            if other.status == FormStatus::Retired && other.imported_at > form.imported_at {
-                tx.retire_forms(&other.form.url, Some(&other.form.version)).await?;
-            }
         }
         let audit = AuditEvent {
             subject: Some(format!("questionnaire:{id}")),

@@ -459,6 +459,8 @@ pub trait Tx: Send {
     async fn insert_form(&mut self, form: &StoredForm) -> Result<(), StoreError>;
     /// Retires every active version of `url` except `keep`; returns how many.
     async fn retire_forms(&mut self, url: &str, keep: Option<&str>) -> Result<u64, StoreError>;
+    /// Retires one version; false when it was not active.
+    async fn retire_form(&mut self, id: domain::ids::FormId) -> Result<bool, StoreError>;
     async fn insert_response(&mut self, response: &FormResponse) -> Result<(), StoreError>;
     async fn response(&mut self, id: ResponseId) -> Result<Option<FormResponse>, StoreError>;
     /// A client's responses, oldest first.

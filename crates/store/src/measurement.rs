@@ -35,8 +35,7 @@ fn instrument(code: Option<&str>) -> Result<Option<Instrument>, StoreError> {
 }
 
 pub(crate) async fn forms(txn: &DatabaseTransaction) -> Result<Vec<StoredForm>, StoreError> {
-    let rows =
-        questionnaire::Entity::find().order_by_asc(questionnaire::Column::ImportedAt).all(txn).await.store()?;
+    let rows = questionnaire::Entity::find().order_by_asc(questionnaire::Column::ImportedAt).all(txn).await.store()?;
     rows.into_iter()
         .map(|m| {
             Ok(StoredForm {
@@ -76,6 +75,17 @@ pub(crate) async fn retire_forms(txn: &DatabaseTransaction, url: &str, keep: Opt
         q = q.filter(questionnaire::Column::Version.ne(v));
     }
     Ok(q.exec(txn).await.store()?.rows_affected)
+}
+
+pub(crate) async fn retire_form(txn: &DatabaseTransaction, id: FormId) -> Result<bool, StoreError> {
+    let r = questionnaire::Entity::update_many()
+        .col_expr(questionnaire::Column::Status, FormStatus::Retired.code().into())
+        .filter(questionnaire::Column::Id.eq(id.as_uuid()))
+        .filter(questionnaire::Column::Status.eq(FormStatus::Active.code()))
+        .exec(txn)
+        .await
+        .store()?;
+    Ok(r.rows_affected == 1)
 }
 
 pub(crate) async fn insert_response(txn: &DatabaseTransaction, r: &FormResponse) -> Result<(), StoreError> {
@@ -297,7 +307,10 @@ fn to_review(m: readiness_review::Model) -> Result<ReadinessReview, StoreError> 
     })
 }
 
-pub(crate) async fn reviews_of(txn: &DatabaseTransaction, client: ClientId) -> Result<Vec<ReadinessReview>, StoreError> {
+pub(crate) async fn reviews_of(
+    txn: &DatabaseTransaction,
+    client: ClientId,
+) -> Result<Vec<ReadinessReview>, StoreError> {
     let rows = readiness_review::Entity::find()
         .filter(readiness_review::Column::ClientId.eq(client.as_uuid()))
         .order_by_desc(readiness_review::Column::ReviewedAt)

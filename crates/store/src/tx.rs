@@ -706,6 +706,10 @@ impl Tx for SeaTx {
         crate::measurement::retire_forms(&self.txn, url, keep).await
     }
 
+    async fn retire_form(&mut self, id: domain::ids::FormId) -> Result<bool, StoreError> {
+        crate::measurement::retire_form(&self.txn, id).await
+    }
+
     async fn insert_response(&mut self, response: &FormResponse) -> Result<(), StoreError> {
         crate::measurement::insert_response(&self.txn, response).await
     }

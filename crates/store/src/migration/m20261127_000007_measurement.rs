@@ -46,8 +46,10 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("ux_questionnaires_url_version", "questionnaires", &["url", "version"]).unique().to_owned())
-            .await?;
+        m.create_index(
+            index("ux_questionnaires_url_version", "questionnaires", &["url", "version"]).unique().to_owned(),
+        )
+        .await?;
         m.create_table(
             Table::create()
                 .table("form_responses")

@@ -8,7 +8,7 @@ use domain::audit::{AuditAction, AuditEvent, Outcome};
 use domain::client::Client;
 use domain::forms::{FormDefinition, FormError, RawAnswer};
 use domain::ids::{AlertId, ClientId, FormId, ResponseId};
-use domain::instruments::{Instrument, ScoringContext, score};
+use domain::instruments::{Answers, Instrument, SafetyFlag, ScoringContext, items, score};
 use domain::level::LevelCode;
 use domain::measurement::{
     Acknowledgement, Alert, AlertAction, AlertKind, Due, FormResponse, PlacementWindow, ResponseMode, Trend, due,
@@ -142,6 +142,17 @@ fn form_error(e: &FormError) -> AppError {
     let mut s = text.get(..1).map(str::to_uppercase).unwrap_or_default();
     s.push_str(text.get(1..).unwrap_or(""));
     AppError::invalid("answers", s)
+}
+
+/// Safety flags of a partly answered form, which is not scored: safety is never optional, so
+/// what the client did answer still raises its alert. Unanswered items count at their lowest
+/// value, so only answers actually given can raise a flag.
+fn partial_safety_flags(instrument: Instrument, answers: &Answers, ctx: &ScoringContext) -> Vec<SafetyFlag> {
+    let mut filled = answers.clone();
+    for item in items(instrument) {
+        filled.entry(item.id.to_owned()).or_insert_with(|| item.values.iter().copied().min().unwrap_or(0));
+    }
+    score(instrument, &filled, ctx).map(|s| s.flags).unwrap_or_default()
 }
 
 impl App {
@@ -340,6 +351,11 @@ impl App {
             ),
             _ => None,
         };
+        let flags = match (&score, form.instrument) {
+            (Some(s), _) => s.flags.clone(),
+            (None, Some(i)) => partial_safety_flags(i, &form.scoring_answers(&checked), &self.scoring_context(&record)),
+            (None, None) => Vec::new(),
+        };
         // The stay and level the client was in when they answered (forms entered later from
         // paper belong to the placement of their own date).
         let episodes = tx.episodes_of(client).await?;
@@ -368,7 +384,7 @@ impl App {
                 .as_ref()
                 .map(|s| s.subscores.iter().map(|(n, v)| ((*n).to_owned(), *v)).collect())
                 .unwrap_or_default(),
-            flags: score.as_ref().map(|s| s.flags.clone()).unwrap_or_default(),
+            flags,
             mode,
             recorded_by: ctx.actor.user_id,
             authored_at,

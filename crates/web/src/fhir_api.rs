@@ -15,7 +15,12 @@ use crate::auth::ApiAuth;
 use crate::error::problem_for;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/metadata", get(metadata)).route("/AuditEvent", get(audit_events))
+    Router::new()
+        .route("/metadata", get(metadata))
+        .route("/AuditEvent", get(audit_events))
+        .route("/Questionnaire", get(questionnaires))
+        .route("/QuestionnaireResponse", get(questionnaire_responses))
+        .route("/Observation", get(observations))
 }
 
 const FHIR_JSON: &str = "application/fhir+json";
@@ -101,6 +106,12 @@ fn parse_search(raw: &str) -> Result<AuditFilter, String> {
     Ok(f)
 }
 
+/// The OperationOutcome that refuses a caller who is not (fully) signed in.
+fn refused(e: &crate::error::ApiError) -> Response {
+    let status = StatusCode::from_u16(e.0.status).unwrap_or(StatusCode::UNAUTHORIZED);
+    outcome(status, if status == StatusCode::UNAUTHORIZED { "login" } else { "forbidden" }, e.0.title)
+}
+
 async fn audit_events(
     State(state): State<AppState>,
     auth: Result<ApiAuth, crate::error::ApiError>,
@@ -108,10 +119,7 @@ async fn audit_events(
 ) -> Response {
     let ApiAuth(auth) = match auth {
         Ok(a) => a,
-        Err(e) => {
-            let status = StatusCode::from_u16(e.0.status).unwrap_or(StatusCode::UNAUTHORIZED);
-            return outcome(status, if status == StatusCode::UNAUTHORIZED { "login" } else { "forbidden" }, e.0.title);
-        }
+        Err(e) => return refused(&e),
     };
     let filter = match parse_search(q.as_deref().unwrap_or("")) {
         Ok(f) => f,
@@ -127,6 +135,183 @@ async fn audit_events(
                 })
                 .collect();
             let bundle = fhir::searchset("/fhir", "AuditEvent", resources);
+            fhir(StatusCode::OK, serde_json::to_value(bundle).unwrap_or_default())
+        }
+        Err(e) => app_outcome(e),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Measurement: forms, responses and their scores. Reads go through the same use cases as the
+// JSON API (`App::forms`, `App::measures`), which authorize and audit them.
+
+fn search_pairs(raw: &str, allowed: &[&str]) -> Result<Vec<(String, String)>, String> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw).map_err(|_| "malformed query".to_owned())?;
+    match pairs.iter().find(|(k, _)| !allowed.contains(&k.as_str())) {
+        Some((other, _)) => Err(format!("unknown search parameter {other:?}")),
+        None => Ok(pairs),
+    }
+}
+
+/// The client a `patient` search names (`123…` or `Patient/123…`); required.
+fn patient_param(pairs: &[(String, String)]) -> Result<domain::ids::ClientId, String> {
+    let v = pairs.iter().find(|(k, _)| k == "patient").map(|(_, v)| v).ok_or("patient is required")?;
+    strip(v, "Patient").parse().map_err(|_| "patient must be a Patient id".to_owned())
+}
+
+/// The FHIR id of a form version: `phq-9-1` for a built-in, the stored id for an import.
+fn questionnaire_id(f: &app::measurement::FormSummary) -> String {
+    match (f.id, f.form.instrument) {
+        (Some(id), _) => id.to_string(),
+        (None, Some(i)) => format!("{}-{}", i.code(), f.form.version),
+        (None, None) => f.form.version.clone(),
+    }
+}
+
+async fn questionnaires(
+    State(state): State<AppState>,
+    auth: Result<ApiAuth, crate::error::ApiError>,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let ApiAuth(auth) = match auth {
+        Ok(a) => a,
+        Err(e) => return refused(&e),
+    };
+    let pairs = match search_pairs(q.as_deref().unwrap_or(""), &["url"]) {
+        Ok(p) => p,
+        Err(why) => return outcome(StatusCode::BAD_REQUEST, "invalid", &why),
+    };
+    let url = pairs.iter().find(|(k, _)| k == "url").map(|(_, v)| v.as_str());
+    match state.app.forms(&auth.ctx).await {
+        Ok(forms) => {
+            let resources = forms
+                .iter()
+                .filter(|f| url.is_none_or(|u| f.form.url == u))
+                .map(|f| {
+                    let id = questionnaire_id(f);
+                    let status = match f.status {
+                        app::ports::FormStatus::Active => fhir::QuestionnaireStatus::Active,
+                        app::ports::FormStatus::Retired => fhir::QuestionnaireStatus::Retired,
+                    };
+                    let q = fhir::questionnaire(&f.form, &id, status);
+                    (id, q)
+                })
+                .collect();
+            let bundle = fhir::searchset("/fhir", "Questionnaire", resources);
+            fhir(StatusCode::OK, serde_json::to_value(bundle).unwrap_or_default())
+        }
+        Err(e) => app_outcome(e),
+    }
+}
+
+/// A client's responses with the form version each answers: the measures read (authorized
+/// and audited) and the form list (no client data).
+async fn responses_with_forms(
+    state: &AppState,
+    auth: &app::auth::Authenticated,
+    client: domain::ids::ClientId,
+) -> Result<Vec<(domain::measurement::FormResponse, domain::forms::FormDefinition)>, AppError> {
+    let measures = state.app.measures(&auth.ctx, client).await?;
+    let forms = state.app.forms(&auth.ctx).await?;
+    measures
+        .responses
+        .into_iter()
+        .map(|r| {
+            let form = forms
+                .iter()
+                .find(|f| f.form.url == r.form_url && f.form.version == r.form_version)
+                .map(|f| f.form.clone())
+                .ok_or(AppError::Internal("a response's form version is missing"))?;
+            Ok((r, form))
+        })
+        .collect()
+}
+
+fn facts<'a>(
+    r: &'a domain::measurement::FormResponse,
+    form: &'a domain::forms::FormDefinition,
+) -> fhir::ResponseFacts<'a> {
+    fhir::ResponseFacts {
+        id: r.id.as_uuid(),
+        client: r.client.as_uuid(),
+        episode: r.episode.map(|e| e.as_uuid()),
+        form,
+        answers: &r.answers,
+        complete: r.complete,
+        authored: r.authored_at,
+        author: match r.mode {
+            domain::measurement::ResponseMode::Client => fhir::Author::Client,
+            domain::measurement::ResponseMode::Staff => fhir::Author::Staff(r.recorded_by.as_uuid()),
+        },
+        total: r.total,
+        band: r.band.as_deref().zip(r.band_label.as_deref()),
+        subscores: &r.subscores,
+    }
+}
+
+async fn questionnaire_responses(
+    State(state): State<AppState>,
+    auth: Result<ApiAuth, crate::error::ApiError>,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let ApiAuth(auth) = match auth {
+        Ok(a) => a,
+        Err(e) => return refused(&e),
+    };
+    let client = match search_pairs(q.as_deref().unwrap_or(""), &["patient"]).and_then(|p| patient_param(&p)) {
+        Ok(c) => c,
+        Err(why) => return outcome(StatusCode::BAD_REQUEST, "invalid", &why),
+    };
+    match responses_with_forms(&state, &auth, client).await {
+        Ok(rows) => {
+            let resources = rows
+                .iter()
+                .map(|(r, form)| (r.id.to_string(), fhir::questionnaire_response(&facts(r, form))))
+                .collect();
+            let bundle = fhir::searchset("/fhir", "QuestionnaireResponse", resources);
+            fhir(StatusCode::OK, serde_json::to_value(bundle).unwrap_or_default())
+        }
+        Err(e) => app_outcome(e),
+    }
+}
+
+/// Score observations (category survey). Each has its response's id: ids are unique per
+/// resource type, and one response has at most one score observation.
+async fn observations(
+    State(state): State<AppState>,
+    auth: Result<ApiAuth, crate::error::ApiError>,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let ApiAuth(auth) = match auth {
+        Ok(a) => a,
+        Err(e) => return refused(&e),
+    };
+    let pairs = match search_pairs(q.as_deref().unwrap_or(""), &["patient", "category"]) {
+        Ok(p) => p,
+        Err(why) => return outcome(StatusCode::BAD_REQUEST, "invalid", &why),
+    };
+    let client = match patient_param(&pairs) {
+        Ok(c) => c,
+        Err(why) => return outcome(StatusCode::BAD_REQUEST, "invalid", &why),
+    };
+    // We hold survey observations only; another category matches nothing.
+    let survey = pairs.iter().filter(|(k, _)| k == "category").all(|(_, v)| {
+        v.split(',').any(|c| {
+            let code = c.rsplit_once('|').map_or(c, |(_, code)| code);
+            code == "survey"
+        })
+    });
+    match responses_with_forms(&state, &auth, client).await {
+        Ok(rows) => {
+            let resources = if survey {
+                rows.iter()
+                    .filter_map(|(r, form)| fhir::score_observation(&facts(r, form), r.id.as_uuid()))
+                    .map(|o| (o.id.clone(), o))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let bundle = fhir::searchset("/fhir", "Observation", resources);
             fhir(StatusCode::OK, serde_json::to_value(bundle).unwrap_or_default())
         }
         Err(e) => app_outcome(e),

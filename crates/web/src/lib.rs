@@ -6,6 +6,7 @@
 
 mod api;
 mod auth;
+pub mod charts;
 mod error;
 mod fhir_api;
 mod forms;

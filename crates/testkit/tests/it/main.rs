@@ -12,6 +12,7 @@ mod continuum;
 mod demo;
 mod fhir;
 mod inquiries;
+mod measurement;
 mod mfa;
 mod ops;
 mod records;

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod clients;
 pub mod continuum;
 pub mod inquiries;
+pub mod measurement;
 pub mod openapi;
 pub mod session;
 pub mod users;
@@ -60,6 +61,24 @@ pub fn routes() -> Router<AppState> {
         .route("/inquiries/{id}/admit", post(inquiries::admit))
         .route("/follow-ups", get(continuum::follow_ups_due))
         .route("/follow-ups/{id}", post(continuum::record_follow_up))
+        .route("/forms", get(measurement::forms).post(measurement::import_form))
+        .route("/forms/{id}/retire", post(measurement::retire_form))
+        .route("/clients/{id}/measures", get(measurement::measures))
+        .route("/clients/{id}/responses", post(measurement::record_response))
+        .route("/clients/{id}/responses/{response_id}", get(measurement::response))
+        .route("/alerts", get(measurement::alerts))
+        .route("/alerts/{id}/acknowledge", post(measurement::acknowledge))
+        .route("/worklist", get(measurement::worklist))
+        .route("/caseload", get(measurement::caseload))
+        .route("/recommendation", post(measurement::recommendation))
+        .route(
+            "/clients/{id}/episodes/{episode_id}/review",
+            get(measurement::review_context).post(measurement::record_review),
+        )
+        .route("/reports/review-agreement", get(measurement::agreement_report))
+        .route("/clients/{id}/client-mode", post(measurement::start_client_mode))
+        .route("/client-mode", get(measurement::client_mode_form))
+        .route("/client-mode/responses", post(measurement::submit_client_mode))
 }
 
 /// A JSON body, with every way it can be wrong answered as problem+json.

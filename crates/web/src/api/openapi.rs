@@ -4,7 +4,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{audit, clients, continuum, inquiries, session, users};
+use super::{audit, clients, continuum, inquiries, measurement, session, users};
 
 struct BearerAuth;
 
@@ -36,6 +36,11 @@ impl Modify for BearerAuth {
         continuum::aftercare, continuum::save_aftercare, continuum::follow_ups_due, continuum::record_follow_up,
         inquiries::create, inquiries::list, inquiries::get, inquiries::stage, inquiries::add_task, inquiries::complete_task,
         inquiries::admit,
+        measurement::forms, measurement::import_form, measurement::retire_form, measurement::measures,
+        measurement::record_response, measurement::response, measurement::alerts, measurement::acknowledge,
+        measurement::worklist, measurement::caseload, measurement::recommendation, measurement::review_context,
+        measurement::record_review, measurement::agreement_report, measurement::start_client_mode,
+        measurement::client_mode_form, measurement::submit_client_mode,
     ),
     modifiers(&BearerAuth),
 )]

@@ -98,13 +98,16 @@ fn questions(form: &FormDefinition, typed: &BTreeMap<String, String>) -> Vec<Que
 }
 
 /// Answers from a posted form: fields named `a:<linkId>`; blanks are unanswered.
-fn posted_answers(body: &[u8]) -> Result<(BTreeMap<String, String>, BTreeMap<String, String>), UiError> {
+/// Form fields by name.
+type Fields = BTreeMap<String, String>;
+
+fn posted_answers(body: &[u8]) -> Result<(Fields, Fields), UiError> {
     let pairs: Vec<(String, String)> =
         serde_urlencoded::from_bytes(body).map_err(|_| UiError::BadRequest("The form could not be read."))?;
     Ok(split_answers(pairs))
 }
 
-fn split_answers(pairs: Vec<(String, String)>) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
+fn split_answers(pairs: Vec<(String, String)>) -> (Fields, Fields) {
     let mut answers = BTreeMap::new();
     let mut other = BTreeMap::new();
     for (k, v) in pairs {
@@ -419,8 +422,7 @@ pub async fn record(
     let (typed, other) = split_answers(pairs);
     let url = other.get("form_url").cloned().unwrap_or_default();
     let version = other.get("form_version").cloned();
-    let result =
-        state.app.record_response(&auth.ctx, client, &url, version.as_deref(), &raw(&typed), None).await;
+    let result = state.app.record_response(&auth.ctx, client, &url, version.as_deref(), &raw(&typed), None).await;
     match result {
         Ok(r) => {
             let saved = if !r.alerts.is_empty() {
@@ -796,8 +798,15 @@ impl ReviewFields {
         [&self.d1, &self.d2, &self.d3, &self.d4, &self.d5, &self.d6].map(|s| s.clone())
     }
     fn rationales(&self) -> [String; 6] {
-        [&self.d1_rationale, &self.d2_rationale, &self.d3_rationale, &self.d4_rationale, &self.d5_rationale, &self.d6_rationale]
-            .map(|s| s.clone())
+        [
+            &self.d1_rationale,
+            &self.d2_rationale,
+            &self.d3_rationale,
+            &self.d4_rationale,
+            &self.d5_rationale,
+            &self.d6_rationale,
+        ]
+        .map(|s| s.clone())
     }
 }
 
@@ -1057,8 +1066,11 @@ pub async fn import(
 ) -> Result<Response, UiError> {
     let result = match fhir::questionnaire::parse_questionnaire(&f.definition) {
         Ok(q) => {
-            let import =
-                app::measurement::ImportForm { form: q.form, loinc_codes: q.loinc_codes, definition: f.definition.clone() };
+            let import = app::measurement::ImportForm {
+                form: q.form,
+                loinc_codes: q.loinc_codes,
+                definition: f.definition.clone(),
+            };
             state.app.import_form(&auth.ctx, import).await.map(|_| ())
         }
         Err(e) => Err(app::AppError::invalid("definition", e.to_string())),
@@ -1121,11 +1133,8 @@ pub async fn report(
     let f = time::macros::format_description!("[year]-[month]-[day]");
     let today = state.app.now().date();
     let mut errors = Errors::default();
-    let from = if q.from.is_empty() {
-        Some(today - Duration::days(90))
-    } else {
-        time::Date::parse(q.from.trim(), f).ok()
-    };
+    let from =
+        if q.from.is_empty() { Some(today - Duration::days(90)) } else { time::Date::parse(q.from.trim(), f).ok() };
     let to = if q.to.is_empty() { Some(today) } else { time::Date::parse(q.to.trim(), f).ok() };
     if from.is_none() {
         errors.0.push(app::FieldError::new("from", "From must be a real date, like 2026-11-27"));

@@ -74,7 +74,10 @@ pub fn routes() -> Router<AppState> {
         .route("/client-mode", get(measurement::client_mode).post(measurement::client_mode_submit))
         .route("/alerts", get(measurement::alerts))
         .route("/alerts/{id}/acknowledge", post(measurement::acknowledge))
-        .route("/clients/{id}/episodes/{episode}/review", get(measurement::review_form).post(measurement::review_submit))
+        .route(
+            "/clients/{id}/episodes/{episode}/review",
+            get(measurement::review_form).post(measurement::review_submit),
+        )
         .route("/caseload", get(measurement::caseload))
         .route("/admin/forms", get(measurement::forms).post(measurement::import))
         .route("/admin/forms/{id}/retire", post(measurement::retire))

@@ -13,7 +13,7 @@ if [ "${SKIP_BUILD:-0}" != 1 ]; then
     cargo build --release -p stepdown -p bench
 fi
 for bin in stepdown bench-gen-db bench-cold-start bench-argon2 bench-bare bench-gen-clients bench-search \
-    bench-gen-census bench-census; do
+    bench-gen-census bench-census bench-scoring bench-chart bench-measures; do
     [ -x "$REL/$bin" ] || { echo "error: $REL/$bin is missing; build without SKIP_BUILD" >&2; exit 1; }
 done
 echo "binaries: $(ls -l --time-style=+%FT%T "$REL/stepdown" | awk '{print $6}') stepdown, $(git rev-parse --short HEAD) + working tree"
@@ -27,6 +27,8 @@ if [ "${BENCH_SEARCH:-0}" = 1 ]; then
     echo "### 4. client search over 100,000 clients (SQLite and PostgreSQL)"
     bench/search.sh
 fi
+echo "### 6. measurement: scoring, a two-year chart, the measures tab"
+bench/measures.sh
 if [ "${BENCH_CENSUS:-0}" = 1 ]; then
     echo "### 5. census board, 300 open episodes and 5 years of history"
     bench/census.sh

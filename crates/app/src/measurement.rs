@@ -495,6 +495,31 @@ impl App {
         Ok(tx.alerts(&scope, None, true).await?.len())
     }
 
+    /// Open alerts on the actor's care teams, with the client's name: each named client is
+    /// an audited read. An actor who may not acknowledge alerts gets none.
+    pub async fn open_alerts(&self, ctx: &Ctx) -> Result<Vec<AlertRow>, AppError> {
+        let Ok(scope) = ctx.actor.scope(Permission::AcknowledgeAlert) else {
+            return Ok(Vec::new());
+        };
+        let mut tx = self.store.read().await?;
+        let alerts = tx.alerts(&scope, None, true).await?;
+        let mut clients: BTreeMap<ClientId, Client> = BTreeMap::new();
+        for a in &alerts {
+            if !clients.contains_key(&a.client)
+                && let Some(c) = tx.client(&scope, a.client).await?
+            {
+                clients.insert(c.id, c);
+            }
+        }
+        drop(tx);
+        let rows: Vec<AlertRow> = alerts
+            .into_iter()
+            .filter_map(|alert| clients.get(&alert.client).cloned().map(|client| AlertRow { alert, client }))
+            .collect();
+        self.record_reads(ctx, &clients.keys().copied().collect(), "alerts").await?;
+        Ok(rows)
+    }
+
     /// The work list for the dashboard: open alerts, forms due and readiness reviews due,
     /// for the clients the actor may read. Each client named is an audited read.
     pub async fn worklist(&self, ctx: &Ctx) -> Result<Worklist, AppError> {

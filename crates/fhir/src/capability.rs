@@ -25,6 +25,21 @@ pub fn capability_statement(version: &str, date: &str) -> Value {
                     {"name": "date", "type": "date"},
                     {"name": "action", "type": "token"}
                 ]
+            }, {
+                "type": "Questionnaire",
+                "interaction": [{"code": "search-type"}],
+                "searchParam": [{"name": "url", "type": "uri"}]
+            }, {
+                "type": "QuestionnaireResponse",
+                "interaction": [{"code": "search-type"}],
+                "searchParam": [{"name": "patient", "type": "reference"}]
+            }, {
+                "type": "Observation",
+                "interaction": [{"code": "search-type"}],
+                "searchParam": [
+                    {"name": "patient", "type": "reference"},
+                    {"name": "category", "type": "token"}
+                ]
             }]
         }]
     })

@@ -565,8 +565,8 @@ fn alert_row_dto(a: &AlertRow) -> AlertRowDto {
 #[utoipa::path(get, path = "/api/v1/alerts", tag = "measurement", security(("bearer" = [])),
     responses((status = 200, body = Vec<AlertRowDto>)))]
 pub async fn alerts(State(state): State<AppState>, ApiAuth(auth): ApiAuth) -> Result<Json<Vec<AlertRowDto>>, ApiError> {
-    let list = state.app.worklist(&auth.ctx).await?;
-    Ok(Json(list.alerts.iter().map(alert_row_dto).collect()))
+    let alerts = state.app.open_alerts(&auth.ctx).await?;
+    Ok(Json(alerts.iter().map(alert_row_dto).collect()))
 }
 
 #[derive(Deserialize, ToSchema)]

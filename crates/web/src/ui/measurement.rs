@@ -591,10 +591,10 @@ async fn alerts_page(
     errors: Errors,
     failed: String,
 ) -> Result<AlertsPage, UiError> {
-    let w = state.app.worklist(&auth.ctx).await?;
+    let alerts = state.app.open_alerts(&auth.ctx).await?;
     Ok(AlertsPage {
         chrome: Chrome::for_user(auth, "/alerts"),
-        alerts: w.alerts.iter().map(|a| alert_view(&a.alert, &a.client)).collect(),
+        alerts: alerts.iter().map(|a| alert_view(&a.alert, &a.client)).collect(),
         errors,
         failed,
     })
@@ -726,6 +726,7 @@ struct ReviewPage {
     dimensions: Vec<DimensionView>,
     levels: Vec<(String, String)>,
     sites: Vec<(String, String)>,
+    beds: Vec<(String, String)>,
     f: ReviewFields,
     recommendation: Option<(String, Vec<String>, String)>,
     past: Vec<PastReview>,
@@ -892,6 +893,11 @@ async fn review_page(
             })
             .collect(),
         sites: sites.iter().map(|s| (s.site.id.to_string(), s.site.name.to_string())).collect(),
+        beds: super::clients::placement_options(&state.app, &sites)
+            .beds
+            .into_iter()
+            .map(|b| (b.value, b.label))
+            .collect(),
         f,
         recommendation,
         past,
@@ -1142,44 +1148,26 @@ pub async fn report(
     if to.is_none() {
         errors.0.push(app::FieldError::new("to", "To must be a real date, like 2026-11-27"));
     }
+    // A refused period shows the form again with its errors and no figures.
+    let refused = |q: PeriodQuery, errors: Errors| ReportPage {
+        chrome: Chrome::for_user(&auth, "/reports/reviews"),
+        from: q.from,
+        to: q.to,
+        reviews: 0,
+        disagreements: 0,
+        rate: String::new(),
+        by_reviewer: Vec::new(),
+        by_level: Vec::new(),
+        by_rule_set: Vec::new(),
+        errors,
+    };
     let (Some(from), Some(to)) = (from, to) else {
         state.app.require_permission(&auth.ctx, domain::access::Permission::ViewReports).await?;
-        return render(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &ReportPage {
-                chrome: Chrome::for_user(&auth, "/reports/reviews"),
-                from: q.from,
-                to: q.to,
-                reviews: 0,
-                disagreements: 0,
-                rate: String::new(),
-                by_reviewer: Vec::new(),
-                by_level: Vec::new(),
-                by_rule_set: Vec::new(),
-                errors,
-            },
-        );
+        return render(StatusCode::UNPROCESSABLE_ENTITY, &refused(q, errors));
     };
     let r = match state.app.agreement_report(&auth.ctx, from, to).await {
         Ok(r) => r,
-        Err(e) => {
-            let errors = form_errors(e)?;
-            return render(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &ReportPage {
-                    chrome: Chrome::for_user(&auth, "/reports/reviews"),
-                    from: q.from,
-                    to: q.to,
-                    reviews: 0,
-                    disagreements: 0,
-                    rate: String::new(),
-                    by_reviewer: Vec::new(),
-                    by_level: Vec::new(),
-                    by_rule_set: Vec::new(),
-                    errors,
-                },
-            );
-        }
+        Err(e) => return render(StatusCode::UNPROCESSABLE_ENTITY, &refused(q, form_errors(e)?)),
     };
     let rows = |v: &[(String, usize, usize)]| {
         v.iter().map(|(k, n, d)| (k.clone(), *n, *d, app::reviews::AgreementReport::rate(*n, *d))).collect()

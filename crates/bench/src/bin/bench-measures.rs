@@ -125,7 +125,10 @@ async fn generate(args: &Args) -> Result<String> {
 fn print(what: &str, samples: &[Duration], extra: &str) {
     let s = summarize(samples);
     println!("== {what}: {s}{extra}");
-    println!("RESULT what={what} n={} mean={:.3} p50={:.3} p95={:.3} p99={:.3} max={:.3}", s.n, s.mean, s.p50, s.p95, s.p99, s.max);
+    println!(
+        "RESULT what={what} n={} mean={:.3} p50={:.3} p95={:.3} p99={:.3} max={:.3}",
+        s.n, s.mean, s.p50, s.p95, s.p99, s.max
+    );
 }
 
 async fn in_process(args: &Args, client: &str) -> Result<()> {

@@ -363,6 +363,19 @@ async fn supervisor_scores_a_phq9_handles_the_alert_and_reviews_readiness() -> a
     )
     .await?;
 
+    // Earlier PHQ-9s of this stay, entered through the API from paper, so the chart has a trend.
+    for (days_ago, answers) in [
+        (7, r#"{"1":3,"2":3,"3":2,"4":3,"5":2,"6":2,"7":2,"8":1,"9":0}"#),
+        (4, r#"{"1":2,"2":3,"3":2,"4":2,"5":2,"6":2,"7":1,"8":1,"9":0}"#),
+    ] {
+        let authored = (time::OffsetDateTime::now_utc() - time::Duration::days(days_ago))
+            .format(&time::format_description::well_known::Rfc3339)?;
+        let body = format!(r#"{{"form":"phq-9","answers":{answers},"authored":"{authored}"}}"#);
+        let (status, text) =
+            api_post(&app.base, &format!("/api/v1/clients/{client}/responses"), &sue_token, &body).await?;
+        anyhow::ensure!(status == 201, "earlier PHQ-9: {status} {text}");
+    }
+
     sign_in(&b, &app, "sue", PASSWORD).await?;
     assert_eq!(b.wait_for_path("/").await?, "/");
     // The review is due (residential: every 7 days) and the start-of-level forms too.
@@ -387,8 +400,13 @@ async fn supervisor_scores_a_phq9_handles_the_alert_and_reviews_readiness() -> a
     assert_eq!(b.text(".notice").await?, "Saved. A safety alert was raised to the care team.");
     assert_eq!(b.text(".alert-banner h2").await?, "PHQ-9 item 9: thoughts of self-harm");
     assert_eq!(b.text("nav .badge").await?, "1", "the navigation counts the open alert");
-    assert!(!b.find_all(By::Css("figure.chart svg")).await?.is_empty(), "a trend chart");
     b.screenshot("measures-alert").await;
+    let chart = b.find(By::Css("figure.chart svg")).await?;
+    assert!(chart.attr("role").await?.as_deref() == Some("img"), "an accessible trend chart");
+    let desc = b.find(By::Css("figure.chart svg desc")).await?.text().await?;
+    assert!(desc.starts_with("3 scores from"), "three PHQ-9 scores charted: {desc}");
+    chart.scroll_into_view().await?;
+    b.screenshot("measures-chart").await;
 
     // Acknowledging needs what was done.
     b.goto(app.url("/alerts")).await?;

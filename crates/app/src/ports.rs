@@ -498,6 +498,10 @@ pub trait Tx: Send {
     /// Marks the hand-off used; false when it already was.
     async fn use_handoff(&mut self, id: Uuid, at: OffsetDateTime) -> Result<bool, StoreError>;
 
+    // IOP: program calendar (tracks, templates, closures, sessions, roster, enrolments)
+
+    // IOP: attendance, outreach, availability, requirements, calendar feeds
+
     // Audit
     /// Chains `events` onto the log inside this transaction.
     async fn append_audit(&mut self, events: Vec<AuditEvent>) -> Result<(), StoreError>;

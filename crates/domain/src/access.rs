@@ -72,6 +72,11 @@ pub enum Permission {
     ManageForms,
     /// Aggregate reports without client names.
     ViewReports,
+    /// Run the IOP program: tracks, templates, closures, sessions, enrolments, the schedule.
+    ManageProgram,
+    /// See the program's calendars.
+    ViewProgram,
+    RecordAttendance,
 }
 
 impl Permission {
@@ -93,6 +98,9 @@ impl Permission {
             Permission::ReviewReadiness => "review_readiness",
             Permission::ManageForms => "manage_forms",
             Permission::ViewReports => "view_reports",
+            Permission::ManageProgram => "manage_program",
+            Permission::ViewProgram => "view_program",
+            Permission::RecordAttendance => "record_attendance",
         }
     }
 }
@@ -122,6 +130,9 @@ pub const fn grant(role: Role, permission: Permission) -> Option<Reach> {
         (Counselor, PlanAftercare | AdministerForms | AcknowledgeAlert | ReviewReadiness) => Some(Reach::CareTeam),
         (Admin | Supervisor, ManageForms) => Some(Reach::System),
         (Supervisor | ProgramCoordinator, ViewReports) => Some(Reach::System),
+        (Supervisor | ProgramCoordinator, ManageProgram | RecordAttendance) => Some(Reach::AllClients),
+        (Counselor, RecordAttendance) => Some(Reach::CareTeam),
+        (Supervisor | ProgramCoordinator | Counselor, ViewProgram) => Some(Reach::System),
         (Supervisor | Admissions, CreateClient) => Some(Reach::System),
         (Counselor | ProgramCoordinator | Admissions, ReadClient) => Some(Reach::CareTeam),
         (Admissions, AdmitClient) => Some(Reach::CareTeam),
@@ -242,6 +253,9 @@ mod tests {
                     (ReviewReadiness, Reach::AllClients),
                     (ManageForms, Reach::System),
                     (ViewReports, Reach::System),
+                    (ManageProgram, Reach::AllClients),
+                    (ViewProgram, Reach::System),
+                    (RecordAttendance, Reach::AllClients),
                 ],
             ),
             (
@@ -253,11 +267,20 @@ mod tests {
                     (AdministerForms, Reach::CareTeam),
                     (AcknowledgeAlert, Reach::CareTeam),
                     (ReviewReadiness, Reach::CareTeam),
+                    (ViewProgram, Reach::System),
+                    (RecordAttendance, Reach::CareTeam),
                 ],
             ),
             (
                 ProgramCoordinator,
-                &[(ReadClient, Reach::CareTeam), (ViewCensus, Reach::System), (ViewReports, Reach::System)],
+                &[
+                    (ReadClient, Reach::CareTeam),
+                    (ViewCensus, Reach::System),
+                    (ViewReports, Reach::System),
+                    (ManageProgram, Reach::AllClients),
+                    (ViewProgram, Reach::System),
+                    (RecordAttendance, Reach::AllClients),
+                ],
             ),
             (
                 Admissions,
@@ -290,6 +313,9 @@ mod tests {
             ReviewReadiness,
             ManageForms,
             ViewReports,
+            ManageProgram,
+            ViewProgram,
+            RecordAttendance,
         ];
         for (role, grants) in expected {
             for p in all {

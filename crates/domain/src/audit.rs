@@ -51,10 +51,17 @@ pub enum AuditAction {
     ReviewRecorded,
     ClientModeStarted,
     ReportViewed,
+    ProgramChanged,
+    SessionChanged,
+    EnrolmentChanged,
+    AttendanceRecorded,
+    AttendanceAmended,
+    CalendarFeedChanged,
+    CalendarFeedRead,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 35] = [
+    pub const ALL: [AuditAction; 42] = [
         AuditAction::LoginSuccess,
         AuditAction::LoginFailure,
         AuditAction::LoginThrottled,
@@ -90,6 +97,13 @@ impl AuditAction {
         AuditAction::ReviewRecorded,
         AuditAction::ClientModeStarted,
         AuditAction::ReportViewed,
+        AuditAction::ProgramChanged,
+        AuditAction::SessionChanged,
+        AuditAction::EnrolmentChanged,
+        AuditAction::AttendanceRecorded,
+        AuditAction::AttendanceAmended,
+        AuditAction::CalendarFeedChanged,
+        AuditAction::CalendarFeedRead,
     ];
 
     pub const fn code(self) -> &'static str {
@@ -129,6 +143,13 @@ impl AuditAction {
             AuditAction::ReviewRecorded => "review.recorded",
             AuditAction::ClientModeStarted => "client_mode.started",
             AuditAction::ReportViewed => "report.viewed",
+            AuditAction::ProgramChanged => "program.changed",
+            AuditAction::SessionChanged => "session.changed",
+            AuditAction::EnrolmentChanged => "enrolment.changed",
+            AuditAction::AttendanceRecorded => "attendance.recorded",
+            AuditAction::AttendanceAmended => "attendance.amended",
+            AuditAction::CalendarFeedChanged => "calendar_feed.changed",
+            AuditAction::CalendarFeedRead => "calendar_feed.read",
         }
     }
 

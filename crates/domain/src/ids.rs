@@ -110,3 +110,19 @@ id_type!(
     /// One version of an imported questionnaire.
     FormId
 );
+id_type!(
+    /// An IOP track (e.g. the evening track).
+    TrackId
+);
+id_type!(
+    /// One entry of a track's weekly template.
+    TemplateId
+);
+id_type!(
+    /// One scheduled IOP session (a group meeting or an individual or family appointment).
+    IopSessionId
+);
+id_type!(
+    /// A client's enrolment in a track.
+    EnrolmentId
+);

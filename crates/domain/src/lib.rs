@@ -12,6 +12,7 @@ pub mod forms;
 pub mod ids;
 pub mod inquiry;
 pub mod instruments;
+pub mod iop;
 pub mod level;
 pub mod measurement;
 pub mod password;

@@ -119,7 +119,15 @@ fn classify(action: AuditAction) -> (Coding, Option<Coding>, &'static str) {
         ResponseRecorded | AlertRaised | ReviewRecorded | ClientModeStarted => {
             (Coding::new(EVENT_TYPE, "rest", "RESTful Operation"), Some(Coding::new(RESTFUL, "create", "create")), "C")
         }
-        FormImported => (Coding::new(DCM, "110100", "Application Activity"), None, "C"),
+        FormImported | ProgramChanged | CalendarFeedChanged => {
+            (Coding::new(DCM, "110100", "Application Activity"), None, "U")
+        }
+        CalendarFeedRead => {
+            (Coding::new(EVENT_TYPE, "rest", "RESTful Operation"), Some(Coding::new(RESTFUL, "read", "read")), "R")
+        }
+        SessionChanged | EnrolmentChanged | AttendanceRecorded | AttendanceAmended => {
+            (Coding::new(EVENT_TYPE, "rest", "RESTful Operation"), Some(Coding::new(RESTFUL, "update", "update")), "U")
+        }
         ReportViewed => (Coding::new(DCM, "110106", "Export"), None, "R"),
         AftercareSaved | FollowUpRecorded | InquiryChanged | AlertAcknowledged => {
             (Coding::new(EVENT_TYPE, "rest", "RESTful Operation"), Some(Coding::new(RESTFUL, "update", "update")), "U")

@@ -783,6 +783,10 @@ impl Tx for SeaTx {
         crate::measurement::use_handoff(&self.txn, id, at).await
     }
 
+    // IOP: program calendar (tracks, templates, closures, sessions, roster, enrolments)
+
+    // IOP: attendance, outreach, availability, requirements, calendar feeds
+
     async fn append_audit(&mut self, events: Vec<AuditEvent>) -> Result<(), StoreError> {
         self.pending_audit.extend(events);
         Ok(())

@@ -10,6 +10,7 @@ mod m20261127_000004_aftercare;
 mod m20261127_000005_inquiries;
 mod m20261127_000006_episode_teams;
 mod m20261127_000007_measurement;
+mod m20261127_000008_iop;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000005_inquiries::Migration),
             Box::new(m20261127_000006_episode_teams::Migration),
             Box::new(m20261127_000007_measurement::Migration),
+            Box::new(m20261127_000008_iop::Migration),
         ]
     }
 }

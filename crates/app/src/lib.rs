@@ -6,6 +6,7 @@
 //! that decides who may see what; it knows nothing of HTTP or SQL.
 
 pub mod aftercare;
+pub mod attendance;
 pub mod audit_log;
 pub mod auth;
 pub mod clients;

@@ -7,7 +7,8 @@ use domain::audit::{AuditEvent, ChainBreak, ChainedEvent};
 use domain::client::{Client, ClientRecord, Contact, Coverage, Mrn, TeamRole};
 use domain::episode::{Episode, Placement, TransitionKind};
 use domain::ids::{
-    AlertId, BedId, ClientId, ContactId, CoverageId, EpisodeId, PlacementId, ResponseId, SessionId, SiteId, UserId,
+    AlertId, BedId, ClientId, ContactId, CoverageId, EpisodeId, IopSessionId, PlacementId, ResponseId, SessionId, SiteId,
+    UserId,
 };
 use domain::level::LevelCode;
 use domain::measurement::{Acknowledgement, Alert, FormResponse};
@@ -241,6 +242,72 @@ pub struct Handoff {
     pub created_at: OffsetDateTime,
     pub expires_at: OffsetDateTime,
     pub used_at: Option<OffsetDateTime>,
+}
+
+/// An IOP session as attendance sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttendanceSession {
+    pub id: IopSessionId,
+    pub site: SiteId,
+    pub modality: domain::iop::Modality,
+    pub title: String,
+    pub slot: domain::iop::Slot,
+    pub facilitator: UserId,
+    pub substitute: Option<UserId>,
+    pub cancelled: bool,
+    pub note: Option<String>,
+    pub note_signed_at: Option<OffsetDateTime>,
+    pub note_signed_by: Option<UserId>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttendanceRecord {
+    pub session: IopSessionId,
+    pub client: ClientId,
+    pub status: domain::iop::program::AttendanceStatus,
+    pub minutes: u16,
+    pub recorded_by: UserId,
+    pub recorded_at: OffsetDateTime,
+}
+
+/// A change to attendance after the session note was signed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttendanceAmendment {
+    pub id: Uuid,
+    pub session: IopSessionId,
+    pub client: ClientId,
+    pub old_status: domain::iop::program::AttendanceStatus,
+    pub old_minutes: u16,
+    pub new_status: domain::iop::program::AttendanceStatus,
+    pub new_minutes: u16,
+    pub reason: String,
+    pub by: UserId,
+    pub at: OffsetDateTime,
+}
+
+/// A call to make: opened by an unexcused absence, for the client's primary counselor.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutreachTask {
+    pub id: Uuid,
+    pub client: ClientId,
+    pub session: Option<IopSessionId>,
+    pub assigned_to: Option<UserId>,
+    pub reason: String,
+    pub due_on: Date,
+    pub created_at: OffsetDateTime,
+    pub done_at: Option<OffsetDateTime>,
+    pub outcome: Option<String>,
+}
+
+/// One client on one session's roster, with the attendance if recorded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProgramEntry {
+    pub client: ClientId,
+    pub session: IopSessionId,
+    pub modality: domain::iop::Modality,
+    pub slot: domain::iop::Slot,
+    pub cancelled: bool,
+    pub attendance: Option<(domain::iop::program::AttendanceStatus, u16)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -501,6 +568,70 @@ pub trait Tx: Send {
     // IOP: program calendar (tracks, templates, closures, sessions, roster, enrolments)
 
     // IOP: attendance, outreach, availability, requirements, calendar feeds
+    /// A session as attendance needs it.
+    async fn attendance_session(&mut self, id: IopSessionId) -> Result<Option<AttendanceSession>, StoreError>;
+    async fn attendance_roster(&mut self, session: IopSessionId) -> Result<Vec<ClientId>, StoreError>;
+    async fn attendance_of(&mut self, session: IopSessionId) -> Result<Vec<AttendanceRecord>, StoreError>;
+    /// Inserts or replaces one client's attendance of a session.
+    async fn put_attendance(&mut self, record: &AttendanceRecord) -> Result<(), StoreError>;
+    async fn insert_attendance_amendment(&mut self, amendment: &AttendanceAmendment) -> Result<(), StoreError>;
+    async fn attendance_amendments(&mut self, session: IopSessionId) -> Result<Vec<AttendanceAmendment>, StoreError>;
+    /// Signs the session note once; false when it was already signed.
+    async fn sign_session_note(
+        &mut self,
+        session: IopSessionId,
+        note: &str,
+        by: UserId,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+    /// Creates the outreach task unless one exists for the same session and client.
+    async fn insert_outreach(&mut self, task: &OutreachTask) -> Result<bool, StoreError>;
+    /// Open outreach tasks, of one assignee when given, within `scope`.
+    async fn open_outreach(
+        &mut self,
+        scope: &ClientScope,
+        assigned_to: Option<UserId>,
+    ) -> Result<Vec<OutreachTask>, StoreError>;
+    async fn outreach(&mut self, id: Uuid) -> Result<Option<OutreachTask>, StoreError>;
+    async fn complete_outreach(
+        &mut self,
+        id: Uuid,
+        by: UserId,
+        at: OffsetDateTime,
+        outcome: &str,
+    ) -> Result<bool, StoreError>;
+    /// Every roster entry of `clients` in sessions dated `from..=to`, with its attendance.
+    async fn program_days(
+        &mut self,
+        clients: &[ClientId],
+        from: Date,
+        to: Date,
+    ) -> Result<Vec<ProgramEntry>, StoreError>;
+    /// Enrolment windows (first day, last day) of each client.
+    async fn enrolment_windows(
+        &mut self,
+        clients: &[ClientId],
+    ) -> Result<Vec<(ClientId, Date, Option<Date>)>, StoreError>;
+    /// Clients with an enrolment covering any day of `from..=to`, within `scope`.
+    async fn enrolled_between(
+        &mut self,
+        scope: &ClientScope,
+        from: Date,
+        to: Date,
+    ) -> Result<Vec<ClientId>, StoreError>;
+    async fn availability(&mut self, client: ClientId) -> Result<Vec<domain::iop::program::Window>, StoreError>;
+    async fn set_availability(
+        &mut self,
+        client: ClientId,
+        windows: &[domain::iop::program::Window],
+    ) -> Result<(), StoreError>;
+    /// The plan's required modalities: (modality, sessions a week).
+    async fn requirements(&mut self, client: ClientId) -> Result<Vec<(domain::iop::Modality, u16)>, StoreError>;
+    async fn set_requirements(
+        &mut self,
+        client: ClientId,
+        requirements: &[(domain::iop::Modality, u16)],
+    ) -> Result<(), StoreError>;
 
     // Audit
     /// Chains `events` onto the log inside this transaction.

@@ -11,6 +11,7 @@ mod db;
 mod entity;
 mod error;
 mod inquiries;
+mod iop_attendance;
 mod measurement;
 mod migration;
 mod tx;

@@ -786,6 +786,126 @@ impl Tx for SeaTx {
     // IOP: program calendar (tracks, templates, closures, sessions, roster, enrolments)
 
     // IOP: attendance, outreach, availability, requirements, calendar feeds
+    async fn attendance_session(
+        &mut self,
+        id: domain::ids::IopSessionId,
+    ) -> Result<Option<app::ports::AttendanceSession>, StoreError> {
+        crate::iop_attendance::session(&self.txn, id).await
+    }
+
+    async fn attendance_roster(&mut self, session: domain::ids::IopSessionId) -> Result<Vec<ClientId>, StoreError> {
+        crate::iop_attendance::roster(&self.txn, session).await
+    }
+
+    async fn attendance_of(
+        &mut self,
+        session: domain::ids::IopSessionId,
+    ) -> Result<Vec<app::ports::AttendanceRecord>, StoreError> {
+        crate::iop_attendance::attendance_of(&self.txn, session).await
+    }
+
+    async fn put_attendance(&mut self, record: &app::ports::AttendanceRecord) -> Result<(), StoreError> {
+        crate::iop_attendance::put_attendance(&self.txn, record).await
+    }
+
+    async fn insert_attendance_amendment(
+        &mut self,
+        amendment: &app::ports::AttendanceAmendment,
+    ) -> Result<(), StoreError> {
+        crate::iop_attendance::insert_amendment(&self.txn, amendment).await
+    }
+
+    async fn attendance_amendments(
+        &mut self,
+        session: domain::ids::IopSessionId,
+    ) -> Result<Vec<app::ports::AttendanceAmendment>, StoreError> {
+        crate::iop_attendance::amendments(&self.txn, session).await
+    }
+
+    async fn sign_session_note(
+        &mut self,
+        session: domain::ids::IopSessionId,
+        note: &str,
+        by: UserId,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        crate::iop_attendance::sign_note(&self.txn, session, note, by, at).await
+    }
+
+    async fn insert_outreach(&mut self, task: &app::ports::OutreachTask) -> Result<bool, StoreError> {
+        crate::iop_attendance::insert_outreach(&self.txn, task).await
+    }
+
+    async fn open_outreach(
+        &mut self,
+        scope: &ClientScope,
+        assigned_to: Option<UserId>,
+    ) -> Result<Vec<app::ports::OutreachTask>, StoreError> {
+        crate::iop_attendance::open_outreach(&self.txn, scope, assigned_to).await
+    }
+
+    async fn outreach(&mut self, id: uuid::Uuid) -> Result<Option<app::ports::OutreachTask>, StoreError> {
+        crate::iop_attendance::outreach(&self.txn, id).await
+    }
+
+    async fn complete_outreach(
+        &mut self,
+        id: uuid::Uuid,
+        by: UserId,
+        at: OffsetDateTime,
+        outcome: &str,
+    ) -> Result<bool, StoreError> {
+        crate::iop_attendance::complete_outreach(&self.txn, id, by, at, outcome).await
+    }
+
+    async fn program_days(
+        &mut self,
+        clients: &[ClientId],
+        from: Date,
+        to: Date,
+    ) -> Result<Vec<app::ports::ProgramEntry>, StoreError> {
+        crate::iop_attendance::program_days(&self.txn, clients, from, to).await
+    }
+
+    async fn enrolment_windows(
+        &mut self,
+        clients: &[ClientId],
+    ) -> Result<Vec<(ClientId, Date, Option<Date>)>, StoreError> {
+        crate::iop_attendance::enrolment_windows(&self.txn, clients).await
+    }
+
+    async fn enrolled_between(
+        &mut self,
+        scope: &ClientScope,
+        from: Date,
+        to: Date,
+    ) -> Result<Vec<ClientId>, StoreError> {
+        crate::iop_attendance::enrolled_between(&self.txn, scope, from, to).await
+    }
+
+    async fn availability(&mut self, client: ClientId) -> Result<Vec<domain::iop::program::Window>, StoreError> {
+        crate::iop_attendance::availability(&self.txn, client).await
+    }
+
+    async fn set_availability(
+        &mut self,
+        client: ClientId,
+        windows: &[domain::iop::program::Window],
+    ) -> Result<(), StoreError> {
+        crate::iop_attendance::set_availability(&self.txn, client, windows).await
+    }
+
+    async fn requirements(&mut self, client: ClientId) -> Result<Vec<(domain::iop::Modality, u16)>, StoreError> {
+        crate::iop_attendance::requirements(&self.txn, client).await
+    }
+
+    async fn set_requirements(
+        &mut self,
+        client: ClientId,
+        requirements: &[(domain::iop::Modality, u16)],
+    ) -> Result<(), StoreError> {
+        crate::iop_attendance::set_requirements(&self.txn, client, requirements).await
+    }
 
     async fn append_audit(&mut self, events: Vec<AuditEvent>) -> Result<(), StoreError> {
         self.pending_audit.extend(events);

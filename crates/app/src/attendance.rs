@@ -503,6 +503,14 @@ impl App {
         Ok(rows)
     }
 
+    /// A client's stated availability and the modalities their plan requires each week.
+    pub async fn plan_of(&self, ctx: &Ctx, client: ClientId) -> Result<(Vec<Window>, Vec<(Modality, u16)>), AppError> {
+        let scope = self.authorize(ctx, ctx.actor.scope_for(Permission::ReadClient, client)).await?;
+        let mut tx = self.store.read().await?;
+        tx.client(&scope, client).await?.ok_or(AppError::NotFound)?;
+        Ok((tx.availability(client).await?, tx.requirements(client).await?))
+    }
+
     /// Replaces a client's weekly availability: lines of "weekday from to", e.g. `mon 18:00 21:00`.
     pub async fn set_availability(&self, ctx: &Ctx, client: ClientId, text: &str) -> Result<Vec<Window>, AppError> {
         let scope = self.authorize(ctx, ctx.actor.scope_for(Permission::ManageProgram, client)).await?;

@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`. Request bodies are strict (unknown fields are refused);
 //! every error is `application/problem+json`.
 
+pub mod attendance;
 pub mod audit;
 pub mod clients;
 pub mod continuum;
@@ -79,6 +80,15 @@ pub fn routes() -> Router<AppState> {
         .route("/clients/{id}/client-mode", post(measurement::start_client_mode))
         .route("/client-mode", get(measurement::client_mode_form))
         .route("/client-mode/responses", post(measurement::submit_client_mode))
+        .route("/iop/sessions/{id}/attendance", get(attendance::sheet).post(attendance::record))
+        .route("/iop/sessions/{id}/note", post(attendance::sign))
+        .route("/iop/sessions/{id}/amendments", post(attendance::amend))
+        .route("/outreach", get(attendance::outreach))
+        .route("/outreach/{id}/done", post(attendance::outreach_done))
+        .route("/clients/{id}/dose", get(attendance::client_dose))
+        .route("/iop/compliance", get(attendance::dashboard))
+        .route("/clients/{id}/availability", put(attendance::availability))
+        .route("/clients/{id}/requirements", put(attendance::requirements))
 }
 
 /// A JSON body, with every way it can be wrong answered as problem+json.

@@ -4,7 +4,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{audit, clients, continuum, inquiries, measurement, session, users};
+use super::{attendance, audit, clients, continuum, inquiries, measurement, session, users};
 
 struct BearerAuth;
 
@@ -41,6 +41,9 @@ impl Modify for BearerAuth {
         measurement::worklist, measurement::caseload, measurement::recommendation, measurement::review_context,
         measurement::record_review, measurement::agreement_report, measurement::start_client_mode,
         measurement::client_mode_form, measurement::submit_client_mode,
+        attendance::sheet, attendance::record, attendance::sign, attendance::amend, attendance::outreach,
+        attendance::outreach_done, attendance::client_dose, attendance::dashboard, attendance::availability,
+        attendance::requirements,
     ),
     modifiers(&BearerAuth),
 )]

@@ -131,7 +131,6 @@ fn raw(answers: &BTreeMap<String, String>) -> BTreeMap<String, RawAnswer> {
 // ---------- the measures tab ----------
 
 pub struct ChartView {
-    pub title: String,
     pub svg: String,
 }
 
@@ -241,7 +240,7 @@ pub fn chart(m: &Measures, s: &app::measurement::Series) -> ChartView {
         i => format!("{} total", i.title()),
     };
     let c = charts::TrendChart {
-        title: title.clone(),
+        title,
         y_min: 0.0,
         y_max: max,
         bands,
@@ -249,7 +248,7 @@ pub fn chart(m: &Measures, s: &app::measurement::Series) -> ChartView {
         markers,
         threshold: s.threshold.map(|t| (t as f64, format!("alert at {t}"))),
     };
-    ChartView { title, svg: charts::render(&c) }
+    ChartView { svg: charts::render(&c) }
 }
 
 async fn measures_page(

@@ -2,6 +2,7 @@
 
 mod account;
 mod admin;
+mod attendance;
 pub(crate) mod audit;
 pub(crate) mod clients;
 mod continuum;
@@ -82,6 +83,15 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/forms", get(measurement::forms).post(measurement::import))
         .route("/admin/forms/{id}/retire", post(measurement::retire))
         .route("/reports/reviews", get(measurement::report))
+        .route("/iop/sessions/{id}/attendance", get(attendance::sheet).post(attendance::record))
+        .route("/iop/sessions/{id}/note", post(attendance::sign))
+        .route("/iop/sessions/{id}/amend", post(attendance::amend))
+        .route("/program/dose", get(attendance::dashboard))
+        .route("/clients/{id}/dose", get(attendance::client_dose))
+        .route("/clients/{id}/availability", post(attendance::availability))
+        .route("/clients/{id}/requirements", post(attendance::requirements))
+        .route("/outreach", get(attendance::outreach))
+        .route("/outreach/{id}/done", post(attendance::outreach_done))
         .route("/static/app.css", get(css))
         .route("/static/app.js", get(js))
         .route("/static/favicon.svg", get(favicon))
@@ -150,6 +160,8 @@ impl Chrome {
         add("/alerts", "Alerts", Permission::AcknowledgeAlert);
         add("/caseload", "Caseload", Permission::ReadClient);
         add("/census", "Census", Permission::ViewCensus);
+        add("/program/dose", "Dose", Permission::ViewProgram);
+        add("/outreach", "Outreach", Permission::RecordAttendance);
         add("/follow-ups", "Follow-ups", Permission::PlanAftercare);
         add("/admin/users", "Users", Permission::ManageUsers);
         add("/admin/sites", "Sites and beds", Permission::ManageSites);

@@ -92,7 +92,10 @@ impl App {
             return Err(self
                 .denied(
                     ctx,
-                    domain::access::AccessDenied { permission: Permission::RecordAttendance, client: roster.first().copied() },
+                    domain::access::AccessDenied {
+                        permission: Permission::RecordAttendance,
+                        client: roster.first().copied(),
+                    },
                 )
                 .await);
         }
@@ -281,7 +284,8 @@ impl App {
         if !sheet.locked {
             return Err(AppError::Conflict("the note is not signed yet; correct the attendance directly"));
         }
-        let client: ClientId = entry.client.trim().parse().map_err(|_| AppError::invalid("client", "Unknown client"))?;
+        let client: ClientId =
+            entry.client.trim().parse().map_err(|_| AppError::invalid("client", "Unknown client"))?;
         let Some(row) = sheet.rows.iter().find(|r| r.client.id == client) else {
             return Err(AppError::invalid("client", "A client who is not on this session's roster cannot be marked"));
         };
@@ -292,7 +296,8 @@ impl App {
             "" => None,
             m => Some(m.parse::<u16>().map_err(|_| AppError::invalid("minutes", "Minutes must be a whole number"))?),
         };
-        let minutes = minutes_attended(status, typed, sheet.session.slot.minutes).map_err(|e| field_error("minutes", e))?;
+        let minutes =
+            minutes_attended(status, typed, sheet.session.slot.minutes).map_err(|e| field_error("minutes", e))?;
         let reason = bounded_line(reason, 2000).map_err(|_| AppError::invalid("reason", "Say why it is amended"))?;
         let now = self.now();
         let amendment = AttendanceAmendment {
@@ -308,8 +313,14 @@ impl App {
             at: now,
         };
         tx.insert_attendance_amendment(&amendment).await?;
-        tx.put_attendance(&AttendanceRecord { status, minutes, recorded_by: ctx.actor.user_id, recorded_at: now, ..old })
-            .await?;
+        tx.put_attendance(&AttendanceRecord {
+            status,
+            minutes,
+            recorded_by: ctx.actor.user_id,
+            recorded_at: now,
+            ..old
+        })
+        .await?;
         let audit = AuditEvent {
             client: Some(client),
             subject: Some(format!("iop_session:{id}")),
@@ -390,6 +401,15 @@ impl App {
     }
 
     /// Compliance of many clients for one week, in one pass over their program days.
+    pub(crate) async fn compliance_for(
+        &self,
+        tx: &mut dyn Tx,
+        clients: &[Client],
+        week: IsoWeek,
+    ) -> Result<Vec<ComplianceRow>, AppError> {
+        self.compliance_of(tx, clients, week).await
+    }
+
     async fn compliance_of(
         &self,
         tx: &mut dyn Tx,
@@ -405,7 +425,8 @@ impl App {
         let (today, now_time) = match zone.as_deref().and_then(|z| jiff::tz::TimeZone::get(z).ok()) {
             Some(tz) => {
                 let local = jiff::Timestamp::from_millisecond(crate::unix_ms(now)).map(|ts| tz.to_datetime(ts)).ok();
-                let t = local.and_then(|d| Time::from_hms(u8::try_from(d.hour()).ok()?, u8::try_from(d.minute()).ok()?, 0).ok());
+                let t = local
+                    .and_then(|d| Time::from_hms(u8::try_from(d.hour()).ok()?, u8::try_from(d.minute()).ok()?, 0).ok());
                 (self.today_in(zone.as_deref().unwrap_or("UTC")), t.unwrap_or(now.time()))
             }
             None => (now.date(), now.time()),
@@ -425,16 +446,19 @@ impl App {
             };
             let plan = tx.requirements(c.id).await?;
             let dose = self.dose_for(level.as_ref(), age, &plan);
-            let (first, last) = windows
-                .iter()
-                .filter(|(id, _, _)| *id == c.id)
-                .fold((None::<Date>, None::<Option<Date>>), |(f, l), (_, from, until)| {
-                    (Some(f.map_or(*from, |x: Date| x.min(*from))), Some(match (l, until) {
-                        (Some(None), _) | (_, None) => None,
-                        (Some(Some(a)), Some(b)) => Some(a.max(*b)),
-                        (None, Some(b)) => Some(*b),
-                    }))
-                });
+            let (first, last) = windows.iter().filter(|(id, _, _)| *id == c.id).fold(
+                (None::<Date>, None::<Option<Date>>),
+                |(f, l), (_, from, until)| {
+                    (
+                        Some(f.map_or(*from, |x: Date| x.min(*from))),
+                        Some(match (l, until) {
+                            (Some(None), _) | (_, None) => None,
+                            (Some(Some(a)), Some(b)) => Some(a.max(*b)),
+                            (None, Some(b)) => Some(*b),
+                        }),
+                    )
+                },
+            );
             let enrolment = match first {
                 Some(f) => Enrolment::new(Some(f), last.flatten()).unwrap_or(Enrolment::starting(f)),
                 None => Enrolment::new(Some(week.sunday().next_day().unwrap_or(week.sunday())), None)
@@ -458,7 +482,12 @@ impl App {
     }
 
     /// One client's dose for an ISO week (the chart).
-    pub async fn client_compliance(&self, ctx: &Ctx, client: ClientId, week: IsoWeek) -> Result<ComplianceRow, AppError> {
+    pub async fn client_compliance(
+        &self,
+        ctx: &Ctx,
+        client: ClientId,
+        week: IsoWeek,
+    ) -> Result<ComplianceRow, AppError> {
         let scope = self.authorize(ctx, ctx.actor.scope_for(Permission::ReadClient, client)).await?;
         let mut tx = self.store.read().await?;
         let c = tx.client(&scope, client).await?.ok_or(AppError::NotFound)?;
@@ -516,7 +545,9 @@ impl App {
         let scope = self.authorize(ctx, ctx.actor.scope_for(Permission::ManageProgram, client)).await?;
         let mut windows = Vec::new();
         for (n, line) in text.lines().map(str::trim).filter(|l| !l.is_empty()).enumerate() {
-            windows.push(parse_window(line).map_err(|m| AppError::invalid("availability", format!("Line {}: {m}", n + 1)))?);
+            windows.push(
+                parse_window(line).map_err(|m| AppError::invalid("availability", format!("Line {}: {m}", n + 1)))?,
+            );
         }
         let mut tx = self.begin().await?;
         tx.client(&scope, client).await?.ok_or(AppError::NotFound)?;

@@ -660,6 +660,8 @@ impl App {
         }
 
         self.seed_measures(&sup, &mut rng, today).await?;
+        let coordinator = by_role(Role::ProgramCoordinator).ok_or(AppError::Internal("demo accounts missing"))?;
+        self.seed_program(&admin, &sup, &coordinator, riverside.id, &counselors, &mut rng, today).await?;
 
         let mut tx = self.begin().await?;
         tx.set_setting(SEEDED, &seed.to_string()).await?;
@@ -853,6 +855,152 @@ impl App {
                 };
                 self.record_review(sup, client, row.episode, &form).await.map_err(fail("demo review"))?;
             }
+        }
+        Ok(())
+    }
+}
+
+impl App {
+    /// The IOP program at Riverside: a day track (Monday to Friday 9:00–12:00) and an evening
+    /// track (Monday, Tuesday, Thursday 18:00–21:00) with weekly templates run by the demo
+    /// counselors and the coordinator, this week's and next week's sessions, a holiday
+    /// closure, one cancelled session, one substitute facilitator, two individual
+    /// appointments, and everyone now at a day/evening level enrolled and on the rosters.
+    #[allow(clippy::too_many_arguments)] // the demo's cast, handed over from `seed_demo`
+    async fn seed_program(
+        &self,
+        admin: &Ctx,
+        sup: &Ctx,
+        coordinator: &Ctx,
+        riverside: SiteId,
+        counselors: &[UserId],
+        rng: &mut Rng,
+        today: Date,
+    ) -> Result<(), AppError> {
+        use crate::iop::{AppointmentForm, CalendarView, ClosureForm, EnrolForm, SlotForm, TemplateForm, TrackForm};
+        use domain::iop::compliance::IsoWeek;
+
+        let (Some(jordan), Some(morgan)) = (counselors.first().copied(), counselors.get(1).copied()) else {
+            return Err(AppError::Internal("demo counselors missing"));
+        };
+        let casey = coordinator.actor.user_id;
+        let group_room = self.add_room(admin, riverside, "Group room 2", "12").await.map_err(fail("program room"))?;
+        let studio = self.add_room(admin, riverside, "Wellness studio", "16").await.map_err(fail("program room"))?;
+        let office = self.add_room(admin, riverside, "Counseling room", "2").await.map_err(fail("program room"))?;
+        let opened = today - Duration::days(56);
+        let track = |name: &str| TrackForm {
+            site: riverside.to_string(),
+            name: name.into(),
+            active_from: opened.to_string(),
+            ..Default::default()
+        };
+        let day = self.create_track(coordinator, &track("Day track")).await.map_err(fail("track"))?;
+        let evening = self.create_track(coordinator, &track("Evening track")).await.map_err(fail("track"))?;
+        let day_template = [
+            ("monday", "09:00", "10:30", "group", "Process group", jordan, group_room),
+            ("monday", "10:30", "12:00", "psychoeducation", "How addiction changes the brain", morgan, group_room),
+            ("tuesday", "09:00", "10:30", "life_skills", "Refusal skills", morgan, group_room),
+            ("tuesday", "10:30", "12:00", "wellness", "Mindfulness", jordan, studio),
+            ("wednesday", "09:00", "10:30", "group", "Process group", jordan, group_room),
+            ("wednesday", "10:30", "12:00", "psychoeducation", "Relapse warning signs", morgan, group_room),
+            ("thursday", "09:00", "10:30", "life_skills", "Coping with cravings", morgan, group_room),
+            ("thursday", "10:30", "12:00", "wellness", "Yoga and breathing", jordan, studio),
+            ("friday", "09:00", "10:30", "group", "Weekly review", jordan, group_room),
+            ("friday", "10:30", "12:00", "psychoeducation", "Family roles", morgan, group_room),
+        ];
+        let evening_template = [
+            ("monday", "18:00", "19:30", "group", "Relapse prevention", morgan, group_room),
+            ("monday", "19:30", "21:00", "psychoeducation", "Stress and sleep", jordan, group_room),
+            ("tuesday", "18:00", "19:30", "life_skills", "Planning the week", casey, group_room),
+            ("tuesday", "19:30", "21:00", "wellness", "Mindful movement", jordan, studio),
+            ("thursday", "18:00", "19:30", "group", "Process group", morgan, group_room),
+            ("thursday", "19:30", "21:00", "psychoeducation", "Triggers and high-risk situations", jordan, group_room),
+        ];
+        for (t, template) in [(&day, &day_template[..]), (&evening, &evening_template[..])] {
+            for (weekday, start, end, modality, title, who, room) in template {
+                let form = TemplateForm {
+                    weekday: (*weekday).into(),
+                    start: (*start).into(),
+                    end: (*end).into(),
+                    modality: (*modality).into(),
+                    title: (*title).into(),
+                    facilitator: who.to_string(),
+                    room: room.to_string(),
+                };
+                self.add_template(coordinator, t.id, &form).await.map_err(fail("template"))?;
+            }
+        }
+        let this_week = IsoWeek::of(today);
+        let next_week = this_week.next().unwrap_or(this_week);
+        let holiday = ClosureForm {
+            site: riverside.to_string(),
+            date: (next_week.monday() + Duration::days(4)).to_string(),
+            reason: "Center holiday".into(),
+        };
+        self.add_closure(coordinator, &holiday).await.map_err(fail("closure"))?;
+        for t in [&day, &evening] {
+            for week in [this_week, next_week] {
+                self.ensure_week(coordinator, t.id, week).await.map_err(fail("generate week"))?;
+            }
+        }
+
+        // Everyone at a day or evening level joins a track: the sessions still to come this
+        // week and next through the enrolment, the earlier ones of this week added here.
+        let clients = self.iop_clients(sup).await.map_err(fail("program clients"))?.clients;
+        let this_weeks = |id| self.calendar(coordinator, CalendarView::Track(id), Some(this_week.monday()), 7);
+        let sessions =
+            [(day.id, this_weeks(day.id).await?.entries), (evening.id, this_weeks(evening.id).await?.entries)];
+        let mut enrolled = Vec::new();
+        let mut counts = [0_u16, 0];
+        for c in &clients {
+            // Mostly the day track, but neither track beyond its groups' size while the other has room.
+            let limit = domain::iop::program::DEFAULT_GROUP_LIMIT;
+            let pick = usize::from(!((rng.chance(60) && counts[0] < limit) || counts[1] >= limit));
+            counts[pick] += 1;
+            let (track, entries) = &sessions[pick];
+            let from = c.since.max(opened);
+            let form = EnrolForm { track: track.to_string(), from: from.to_string(), until: String::new() };
+            let done = self.enrol(coordinator, c.client.id, &form).await.map_err(fail("enrolment"))?;
+            for e in entries.iter().filter(|e| e.session.slot.date >= from && !done.added_to.contains(&e.session.id)) {
+                if e.session.cancelled || e.session.modality.is_one_to_one() {
+                    continue;
+                }
+                match self.add_to_roster(coordinator, e.session.id, c.client.id).await {
+                    Ok(()) | Err(AppError::Invalid(_)) => {}
+                    Err(other) => return Err(fail("roster")(other)),
+                }
+            }
+            enrolled.push(c.client.id);
+        }
+
+        // Exceptions: one cancellation and one substitute next week; two individual sessions.
+        let next = |id| self.calendar(coordinator, CalendarView::Track(id), Some(next_week.monday()), 7);
+        let evening_next = next(evening.id).await?.entries;
+        if let Some(e) = evening_next.iter().find(|e| e.session.title == "Mindful movement") {
+            self.cancel_session(coordinator, e.session.id, "Facilitator at a training")
+                .await
+                .map_err(fail("cancel"))?;
+        }
+        if let Some(e) = evening_next.iter().find(|e| e.session.title == "Triggers and high-risk situations") {
+            self.substitute(coordinator, e.session.id, &casey.to_string()).await.map_err(fail("substitute"))?;
+        }
+        let wednesday = next_week.monday() + Duration::days(2);
+        let appointments = [(jordan, "13:00", "14:00"), (morgan, "14:00", "15:00")];
+        for (client, (who, start, end)) in enrolled.iter().zip(appointments) {
+            let form = AppointmentForm {
+                client: client.to_string(),
+                modality: "individual".into(),
+                title: String::new(),
+                facilitator: who.to_string(),
+                room: office.to_string(),
+                slot: SlotForm {
+                    date: wednesday.to_string(),
+                    start: start.into(),
+                    end: end.into(),
+                    end_date: String::new(),
+                },
+            };
+            self.book_appointment(coordinator, &form).await.map_err(fail("appointment"))?;
         }
         Ok(())
     }

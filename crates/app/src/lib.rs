@@ -14,6 +14,7 @@ pub mod continuum;
 pub mod demo;
 pub mod error;
 pub mod inquiries;
+pub mod iop;
 pub mod measurement;
 pub mod ports;
 pub mod reviews;

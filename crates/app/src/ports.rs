@@ -7,8 +7,8 @@ use domain::audit::{AuditEvent, ChainBreak, ChainedEvent};
 use domain::client::{Client, ClientRecord, Contact, Coverage, Mrn, TeamRole};
 use domain::episode::{Episode, Placement, TransitionKind};
 use domain::ids::{
-    AlertId, BedId, ClientId, ContactId, CoverageId, EpisodeId, IopSessionId, PlacementId, ResponseId, SessionId, SiteId,
-    UserId,
+    AlertId, BedId, ClientId, ContactId, CoverageId, EpisodeId, IopSessionId, PlacementId, ResponseId, SessionId,
+    SiteId, UserId,
 };
 use domain::level::LevelCode;
 use domain::measurement::{Acknowledgement, Alert, FormResponse};
@@ -322,6 +322,106 @@ pub struct Readiness {
     pub pending_migrations: usize,
 }
 
+// IOP program calendar: tracks, templates, closures, sessions, rosters and enrolments.
+
+/// An IOP track: clients who meet on the same weekly template at one site.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Track {
+    pub id: domain::ids::TrackId,
+    pub site: SiteId,
+    pub name: String,
+    /// The most clients a group session of this track holds.
+    pub group_limit: u16,
+    pub active_from: Date,
+    pub active_until: Option<Date>,
+}
+
+/// One entry of a track's weekly template. Retired entries generate no more sessions.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrackTemplate {
+    pub track: domain::ids::TrackId,
+    pub entry: domain::iop::program::TemplateEntry,
+    pub retired: bool,
+}
+
+/// A day a site's program does not meet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SiteClosure {
+    pub id: Uuid,
+    pub site: SiteId,
+    pub closure: domain::iop::program::Closure,
+}
+
+/// A session on the program's calendar: generated from a track's template, or booked as an
+/// individual or family appointment (no track).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProgramSession {
+    pub id: IopSessionId,
+    pub site: SiteId,
+    pub track: Option<domain::ids::TrackId>,
+    pub template: Option<domain::ids::TemplateId>,
+    pub modality: domain::iop::Modality,
+    pub title: String,
+    pub slot: domain::iop::Slot,
+    pub facilitator: UserId,
+    pub substitute: Option<UserId>,
+    pub room: Option<Uuid>,
+    pub capacity: u16,
+    pub cancelled: bool,
+    /// Why it was cancelled (or where it moved to).
+    pub status_reason: Option<String>,
+    pub created_at: OffsetDateTime,
+}
+
+impl ProgramSession {
+    /// Who runs it: the substitute when there is one, else the facilitator.
+    pub fn staff(&self) -> UserId {
+        self.substitute.unwrap_or(self.facilitator)
+    }
+}
+
+/// Which sessions to read: those dated `from..=to`, narrowed by each filter that is set.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionFilter {
+    pub from: Date,
+    pub to: Date,
+    pub track: Option<domain::ids::TrackId>,
+    /// Facilitating or substituting.
+    pub staff: Option<UserId>,
+    pub room: Option<Uuid>,
+    /// On the roster.
+    pub client: Option<ClientId>,
+    pub include_cancelled: bool,
+}
+
+impl SessionFilter {
+    /// Every scheduled (not cancelled) session dated `from..=to`.
+    pub fn between(from: Date, to: Date) -> Self {
+        Self { from, to, track: None, staff: None, room: None, client: None, include_cancelled: false }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RosterEntry {
+    pub session: IopSessionId,
+    pub client: ClientId,
+    pub added_at: OffsetDateTime,
+    pub added_by: UserId,
+}
+
+/// A client's place in a track, first and last day inclusive.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrackEnrolment {
+    pub id: domain::ids::EnrolmentId,
+    pub client: ClientId,
+    pub episode: EpisodeId,
+    pub track: domain::ids::TrackId,
+    pub from: Date,
+    pub until: Option<Date>,
+    pub created_by: UserId,
+    pub created_at: OffsetDateTime,
+}
+
 /// The database as the use cases see it.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -566,6 +666,44 @@ pub trait Tx: Send {
     async fn use_handoff(&mut self, id: Uuid, at: OffsetDateTime) -> Result<bool, StoreError>;
 
     // IOP: program calendar (tracks, templates, closures, sessions, roster, enrolments)
+    /// Serializes bookings, so two transactions cannot both find a slot free and take it (a
+    /// transaction-scoped lock on PostgreSQL; SQLite's single writer already does it).
+    async fn lock_program_calendar(&mut self) -> Result<(), StoreError>;
+    async fn tracks(&mut self) -> Result<Vec<Track>, StoreError>;
+    /// Inserts or updates a track.
+    async fn save_track(&mut self, track: &Track, at: OffsetDateTime) -> Result<(), StoreError>;
+    /// Template entries of one track, or of every track; retired ones included.
+    async fn templates(&mut self, track: Option<domain::ids::TrackId>) -> Result<Vec<TrackTemplate>, StoreError>;
+    /// Inserts or updates a template entry.
+    async fn save_template(&mut self, template: &TrackTemplate) -> Result<(), StoreError>;
+    /// Closures dated `from..=to`, of one site or of all.
+    async fn closures(&mut self, site: Option<SiteId>, from: Date, to: Date) -> Result<Vec<SiteClosure>, StoreError>;
+    /// `Duplicate` when the site is already closed that day.
+    async fn insert_closure(&mut self, closure: &SiteClosure) -> Result<(), StoreError>;
+    async fn delete_closure(&mut self, id: Uuid) -> Result<bool, StoreError>;
+    /// False (and nothing written) when the session's template already has a session that day.
+    async fn insert_program_session(&mut self, session: &ProgramSession) -> Result<bool, StoreError>;
+    /// Writes the calendar fields of a session (not the attendance note).
+    async fn update_program_session(&mut self, session: &ProgramSession) -> Result<(), StoreError>;
+    async fn program_session(&mut self, id: IopSessionId) -> Result<Option<ProgramSession>, StoreError>;
+    /// Sessions by date, then start.
+    async fn program_sessions(&mut self, filter: &SessionFilter) -> Result<Vec<ProgramSession>, StoreError>;
+    async fn roster(&mut self, sessions: &[IopSessionId]) -> Result<Vec<RosterEntry>, StoreError>;
+    /// False when the client was already on the roster.
+    async fn add_to_roster(&mut self, entry: &RosterEntry) -> Result<bool, StoreError>;
+    async fn remove_from_roster(&mut self, session: IopSessionId, client: ClientId) -> Result<bool, StoreError>;
+    /// The clients among `ids` that `scope` reaches.
+    async fn clients_among(&mut self, scope: &ClientScope, ids: &[ClientId]) -> Result<Vec<Client>, StoreError>;
+    /// A client's enrolments, oldest first.
+    async fn enrolments_of(&mut self, client: ClientId) -> Result<Vec<TrackEnrolment>, StoreError>;
+    /// Every enrolment in a track, oldest first.
+    async fn track_enrolments(&mut self, track: domain::ids::TrackId) -> Result<Vec<TrackEnrolment>, StoreError>;
+    async fn insert_enrolment(&mut self, enrolment: &TrackEnrolment) -> Result<(), StoreError>;
+    async fn set_enrolment_until(
+        &mut self,
+        id: domain::ids::EnrolmentId,
+        until: Option<Date>,
+    ) -> Result<(), StoreError>;
 
     // IOP: attendance, outreach, availability, requirements, calendar feeds
     /// A session as attendance needs it.

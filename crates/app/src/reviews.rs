@@ -163,7 +163,8 @@ impl App {
         let next = review_days(&self.catalogue, placement.level.as_str(), &self.config.review_days)
             .map(|d| next_review(placement.start, last, d));
         let since = ep.admitted_on.midnight().assume_utc();
-        let evidence = evidence_from(&responses, since, open_alerts);
+        let mut evidence = evidence_from(&responses, since, open_alerts);
+        evidence.weekly_hours = self.last_week_dose(ctx, client).await?;
         self.record_reads_one(ctx, client, "review").await?;
         Ok(ReviewContext {
             client: who,
@@ -174,6 +175,42 @@ impl App {
             reviews,
             rule_set_version: self.rule_set()?.version,
         })
+    }
+
+    /// Last full week's attended clinical hours against the level's minimum, for clients in
+    /// the IOP program (`None` for anyone without attendance records that week).
+    async fn last_week_dose(&self, ctx: &Ctx, client: ClientId) -> Result<Option<String>, AppError> {
+        let scope = self.authorize(ctx, ctx.actor.scope_for(Permission::ReadClient, client)).await?;
+        let mut tx = self.store.read().await?;
+        self.last_week_dose_in(tx.as_mut(), &scope, client).await
+    }
+
+    async fn last_week_dose_in(
+        &self,
+        tx: &mut dyn crate::ports::Tx,
+        scope: &domain::access::ClientScope,
+        client: ClientId,
+    ) -> Result<Option<String>, AppError> {
+        let Some(c) = tx.client(scope, client).await? else { return Ok(None) };
+        let Some(last_week) = domain::iop::compliance::week_of(self.now().date()).previous() else { return Ok(None) };
+        let entries = tx.program_days(&[client], last_week.monday(), last_week.sunday()).await?;
+        if !entries.iter().any(|e| e.attendance.is_some()) {
+            return Ok(None);
+        }
+        let row = self.compliance_for(tx, &[c], last_week).await?;
+        Ok(row.first().map(|r| {
+            let w = &r.week;
+            format!(
+                "{}: {}:{:02} of {}:{:02} h, {} H0015 day(s) — {}",
+                last_week,
+                w.clinical_minutes / 60,
+                w.clinical_minutes % 60,
+                w.required_minutes / 60,
+                w.required_minutes % 60,
+                w.h0015.days,
+                w.status.label()
+            )
+        }))
     }
 
     async fn record_reads_one(&self, ctx: &Ctx, client: ClientId, detail: &str) -> Result<(), AppError> {
@@ -266,6 +303,7 @@ impl App {
         let open_alerts = tx.alerts(&scope, Some(client), true).await?.len();
         let mut evidence = evidence_from(&responses, ep.admitted_on.midnight().assume_utc(), open_alerts);
         evidence.drug_screen = drug_screen;
+        evidence.weekly_hours = self.last_week_dose_in(tx.as_mut(), &scope, client).await?;
 
         if decision != Decision::Continue {
             // Changing the stay is a continuum decision and needs that permission too.

@@ -471,3 +471,130 @@ async fn supervisor_scores_a_phq9_handles_the_alert_and_reviews_readiness() -> a
     assert_eq!(b.console_problems(&[422]).await?, Vec::<String>::new(), "browser console");
     b.quit().await
 }
+
+/// f) The IOP program: a coordinator creates an evening track, adds a group to its weekly
+/// template (a wrong end time is explained beside the field first), generates next week,
+/// enrols a client who was admitted to level 2.1, sees her on the session in the track's week
+/// calendar and opens her printable weekly schedule.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn coordinator_builds_an_evening_track_and_enrols_a_client() -> anyhow::Result<()> {
+    let Some(b) = Browser::start().await? else { return Ok(()) }; // skipped: no browser
+    let app = testkit::spawn_app().await;
+    let (_, admin) = app.full_token("boss", Role::Admin).await;
+    let site = create(&app, &admin, "/api/v1/sites", r#"{"name":"Riverside","time_zone":"America/Chicago"}"#).await?;
+    let room =
+        create(&app, &admin, &format!("/api/v1/sites/{site}/rooms"), r#"{"name":"Group room","capacity":10}"#).await?;
+    let dana = app.user("dana", Role::Counselor).await;
+    app.user("sue", Role::Supervisor).await;
+    app.user("casey", Role::ProgramCoordinator).await;
+    let sue_token = app.api_token("sue", PASSWORD).await;
+    let client = app.new_client(&sue_token, "Ana", "Alvarez").await;
+    let today = app.app.today_in("America/Chicago");
+    let admitted = (today - time::Duration::days(2)).to_string();
+    create(
+        &app,
+        &sue_token,
+        &format!("/api/v1/clients/{client}/episodes"),
+        &format!(
+            r#"{{"on":"{admitted}","level":"2.1","site_id":"{site}","reason":"Stepped down from residential care"}}"#
+        ),
+    )
+    .await?;
+    let next_week =
+        domain::iop::compliance::IsoWeek::of(today).next().ok_or_else(|| anyhow::anyhow!("no next week"))?;
+
+    sign_in(&b, &app, "casey", PASSWORD).await?;
+    assert_eq!(b.wait_for_path("/").await?, "/");
+    b.find(By::XPath("//nav//a[normalize-space()='Program']")).await?.click().await?;
+    b.wait_for_path("/program").await?;
+    assert_eq!(b.text("main h1").await?, "Program");
+
+    // A new track at Riverside, meeting from today.
+    b.select("nt-site", &site).await?;
+    b.fill("nt-name", "Evening track").await?;
+    b.set_value("nt-active_from", &today.to_string()).await?;
+    b.click_button("main", "Add track").await?;
+    assert_eq!(b.wait_for_text(".notice", "Track saved").await?, "Track saved.");
+    let section = b.find(By::Css("section.track")).await?;
+    let track = section.attr("id").await?.unwrap_or_default().trim_start_matches("track-").to_owned();
+    assert!(section.text().await?.contains("Groups of up to 12"), "the default group limit");
+
+    // Its template: relapse prevention on Mondays. An end before the start is explained first.
+    section.find(By::XPath(".//summary[normalize-space()='Add a session to the template']")).await?.click().await?;
+    let p = format!("n-{track}-");
+    b.select(&format!("{p}weekday"), "monday").await?;
+    b.set_value(&format!("{p}start"), "18:00").await?;
+    b.set_value(&format!("{p}end"), "17:00").await?;
+    b.select(&format!("{p}modality"), "group").await?;
+    b.fill(&format!("{p}title"), "Relapse prevention").await?;
+    b.select(&format!("{p}facilitator"), &dana.id.to_string()).await?;
+    b.select(&format!("{p}room"), &room).await?;
+    b.click_button("main", "Add to template").await?;
+    assert!(b.wait_for_text(".error-summary", "problem").await?.contains("The session must end after it starts"));
+    let error = b.text(&format!("#{p}end-error")).await?;
+    assert!(error.contains("The session must end after it starts"), "beside the field: {error}");
+    let summary_link = b.find(By::Css(".error-summary a")).await?;
+    assert_eq!(summary_link.attr("href").await?.unwrap_or_default(), format!("#{p}end"));
+    assert_eq!(
+        b.find(By::Id(format!("{p}title"))).await?.value().await?.as_deref(),
+        Some("Relapse prevention"),
+        "kept"
+    );
+    b.screenshot("program-template-error").await;
+    b.set_value(&format!("{p}end"), "19:30").await?;
+    b.click_button("main", "Add to template").await?;
+    assert!(b.wait_for_text(".notice", "Template saved").await?.starts_with("Template saved"));
+    let template = b.text("section.track table.template tbody").await?;
+    assert!(
+        template.contains("Monday 18:00–19:30 Relapse prevention Group therapy Test dana Group room"),
+        "{template}"
+    );
+
+    // Generate next week: the calendar shows the new session with an empty roster.
+    b.select(&format!("g-{track}-week"), &next_week.to_string()).await?;
+    b.click_button("main", "Generate sessions").await?;
+    b.wait_for_path("/program/calendar").await?;
+    assert_eq!(b.text(".notice").await?, "1 session generated.");
+    assert_eq!(b.text("main h1").await?, "Calendar: Evening track");
+    let card = b.text("article.session").await?;
+    assert!(
+        card.contains("18:00–19:30") && card.contains("Relapse prevention") && card.contains("Roster 0 of 10"),
+        "{card}"
+    );
+    b.screenshot("program-generated").await;
+
+    // Enrol Ana from the program's client list (the coordinator is not on her care team).
+    b.goto(app.url("/program/clients")).await?;
+    assert_eq!(b.text("main h1").await?, "Clients in the program");
+    let row = format!("en-{client}-");
+    b.select(&format!("{row}track"), &track).await?;
+    b.set_value(&format!("{row}from"), &today.to_string()).await?;
+    b.click_button(&format!("tr[@id='client-{client}']"), "Enrol").await?;
+    assert!(b.wait_for_text(".notice", "Enrolled").await?.starts_with("Enrolled."));
+    assert_eq!(b.text(&format!("#client-{client} td.track-cell")).await?, format!("Evening track from {today}"));
+
+    // The track's week calendar now has her on the roster.
+    b.goto(app.url(&format!("/program/calendar?who=track:{track}&from={}", next_week.monday()))).await?;
+    let card = b.wait_for_text("article.session", "Roster 1 of 10").await?;
+    assert!(card.contains("Alvarez, Ana"), "{card}");
+    assert!(b.text(".calendar-nav .range").await?.contains(&format!("Week {next_week}")));
+    b.screenshot("program-calendar").await;
+
+    // Her printable schedule for next week.
+    b.goto(app.url("/program/clients")).await?;
+    b.find(By::XPath(format!("//tr[@id='client-{client}']//a[normalize-space()='Weekly schedule']")))
+        .await?
+        .click()
+        .await?;
+    b.wait_for_path(&format!("/clients/{client}/schedule")).await?;
+    b.find(By::LinkText("Next week ›")).await?.click().await?;
+    let heading = b.wait_for_text("main .schedule .lead", next_week.to_string().as_str()).await?;
+    assert!(heading.ends_with("Evening track"), "{heading}");
+    assert_eq!(b.text("main h1").await?, "Weekly schedule: Ana Alvarez");
+    let row = b.text(".schedule table tbody tr").await?;
+    assert_eq!(row, "18:00–19:30 Relapse prevention Group therapy Group room Test dana");
+    b.screenshot("program-schedule").await;
+
+    assert_eq!(b.console_problems(&[422]).await?, Vec::<String>::new(), "browser console");
+    b.quit().await
+}

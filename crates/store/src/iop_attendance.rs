@@ -62,7 +62,10 @@ fn slot_of(m: &iop_session::Model) -> Result<Slot, StoreError> {
     Ok(Slot { date: parse_date(&m.on_date)?, start: parse_time(&m.start)?, minutes: minutes(m.minutes) })
 }
 
-pub(crate) async fn session(txn: &DatabaseTransaction, id: IopSessionId) -> Result<Option<AttendanceSession>, StoreError> {
+pub(crate) async fn session(
+    txn: &DatabaseTransaction,
+    id: IopSessionId,
+) -> Result<Option<AttendanceSession>, StoreError> {
     let Some(m) = iop_session::Entity::find_by_id(id.as_uuid()).one(txn).await.store()? else {
         return Ok(None);
     };

@@ -12,6 +12,7 @@ mod entity;
 mod error;
 mod inquiries;
 mod iop_attendance;
+mod iop_calendar;
 mod measurement;
 mod migration;
 mod tx;

@@ -784,6 +784,113 @@ impl Tx for SeaTx {
     }
 
     // IOP: program calendar (tracks, templates, closures, sessions, roster, enrolments)
+    async fn lock_program_calendar(&mut self) -> Result<(), StoreError> {
+        crate::iop_calendar::lock(&self.txn).await
+    }
+
+    async fn tracks(&mut self) -> Result<Vec<app::ports::Track>, StoreError> {
+        crate::iop_calendar::tracks(&self.txn).await
+    }
+
+    async fn save_track(&mut self, track: &app::ports::Track, at: OffsetDateTime) -> Result<(), StoreError> {
+        crate::iop_calendar::save_track(&self.txn, track, at).await
+    }
+
+    async fn templates(
+        &mut self,
+        track: Option<domain::ids::TrackId>,
+    ) -> Result<Vec<app::ports::TrackTemplate>, StoreError> {
+        crate::iop_calendar::templates(&self.txn, track).await
+    }
+
+    async fn save_template(&mut self, template: &app::ports::TrackTemplate) -> Result<(), StoreError> {
+        crate::iop_calendar::save_template(&self.txn, template).await
+    }
+
+    async fn closures(
+        &mut self,
+        site: Option<domain::ids::SiteId>,
+        from: Date,
+        to: Date,
+    ) -> Result<Vec<app::ports::SiteClosure>, StoreError> {
+        crate::iop_calendar::closures(&self.txn, site, from, to).await
+    }
+
+    async fn insert_closure(&mut self, closure: &app::ports::SiteClosure) -> Result<(), StoreError> {
+        crate::iop_calendar::insert_closure(&self.txn, closure).await
+    }
+
+    async fn delete_closure(&mut self, id: uuid::Uuid) -> Result<bool, StoreError> {
+        crate::iop_calendar::delete_closure(&self.txn, id).await
+    }
+
+    async fn insert_program_session(&mut self, session: &app::ports::ProgramSession) -> Result<bool, StoreError> {
+        crate::iop_calendar::insert_session(&self.txn, session).await
+    }
+
+    async fn update_program_session(&mut self, session: &app::ports::ProgramSession) -> Result<(), StoreError> {
+        crate::iop_calendar::update_session(&self.txn, session).await
+    }
+
+    async fn program_session(
+        &mut self,
+        id: domain::ids::IopSessionId,
+    ) -> Result<Option<app::ports::ProgramSession>, StoreError> {
+        crate::iop_calendar::session(&self.txn, id).await
+    }
+
+    async fn program_sessions(
+        &mut self,
+        filter: &app::ports::SessionFilter,
+    ) -> Result<Vec<app::ports::ProgramSession>, StoreError> {
+        crate::iop_calendar::sessions(&self.txn, filter).await
+    }
+
+    async fn roster(
+        &mut self,
+        sessions: &[domain::ids::IopSessionId],
+    ) -> Result<Vec<app::ports::RosterEntry>, StoreError> {
+        crate::iop_calendar::roster(&self.txn, sessions).await
+    }
+
+    async fn add_to_roster(&mut self, entry: &app::ports::RosterEntry) -> Result<bool, StoreError> {
+        crate::iop_calendar::add_to_roster(&self.txn, entry).await
+    }
+
+    async fn remove_from_roster(
+        &mut self,
+        session: domain::ids::IopSessionId,
+        client: ClientId,
+    ) -> Result<bool, StoreError> {
+        crate::iop_calendar::remove_from_roster(&self.txn, session, client).await
+    }
+
+    async fn clients_among(&mut self, scope: &ClientScope, ids: &[ClientId]) -> Result<Vec<Client>, StoreError> {
+        crate::iop_calendar::clients_among(&self.txn, scope, ids).await
+    }
+
+    async fn enrolments_of(&mut self, client: ClientId) -> Result<Vec<app::ports::TrackEnrolment>, StoreError> {
+        crate::iop_calendar::enrolments(&self.txn, Some(client), None).await
+    }
+
+    async fn track_enrolments(
+        &mut self,
+        track: domain::ids::TrackId,
+    ) -> Result<Vec<app::ports::TrackEnrolment>, StoreError> {
+        crate::iop_calendar::enrolments(&self.txn, None, Some(track)).await
+    }
+
+    async fn insert_enrolment(&mut self, enrolment: &app::ports::TrackEnrolment) -> Result<(), StoreError> {
+        crate::iop_calendar::insert_enrolment(&self.txn, enrolment).await
+    }
+
+    async fn set_enrolment_until(
+        &mut self,
+        id: domain::ids::EnrolmentId,
+        until: Option<Date>,
+    ) -> Result<(), StoreError> {
+        crate::iop_calendar::set_enrolment_until(&self.txn, id, until).await
+    }
 
     // IOP: attendance, outreach, availability, requirements, calendar feeds
     async fn attendance_session(

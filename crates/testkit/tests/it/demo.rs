@@ -44,6 +44,32 @@ async fn the_demo_center_fills_every_screen_and_only_once() {
     let caseload = get("/api/v1/caseload").await;
     let trends: BTreeSet<&str> = caseload.as_array().unwrap().iter().map(|c| c["trend"].as_str().unwrap()).collect();
     assert!(trends.contains("improving") && trends.len() >= 2, "{trends:?}");
+    // The IOP program: a day and an evening track with sessions this week, enrolled clients on
+    // the rosters, a holiday, a cancelled session and a substitute facilitator next week.
+    let program = get("/api/v1/program").await;
+    let tracks: Vec<String> =
+        program["tracks"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(tracks.len(), 2, "{program}");
+    assert_eq!(program["closures"][0]["reason"], "Center holiday");
+    let next_week = app.app.today_in("America/Chicago") + time::Duration::days(7);
+    let (mut this_week, mut on_rosters, mut cancelled, mut substitutes) = (0, 0, 0, 0);
+    for id in &tracks {
+        for from in [String::new(), format!("&from={next_week}")] {
+            let path = format!("/api/v1/program/calendar?view=track&id={id}{from}");
+            let res = reqwest::Client::new().get(app.url(&path)).bearer_auth(&token).send().await.unwrap();
+            assert_eq!(res.status(), 200, "{path}");
+            let sessions = res.json::<Value>().await.unwrap()["sessions"].as_array().unwrap().clone();
+            if from.is_empty() {
+                this_week += sessions.len();
+            }
+            on_rosters += sessions.iter().map(|s| s["roster_count"].as_u64().unwrap()).sum::<u64>();
+            cancelled += sessions.iter().filter(|s| s["status"] == "cancelled").count();
+            substitutes += sessions.iter().filter(|s| !s["substitute_id"].is_null()).count();
+        }
+    }
+    assert!(this_week >= 10, "the program has sessions this week: {this_week}");
+    assert!(on_rosters > 0, "clients on the rosters");
+    assert!(cancelled >= 1 && substitutes >= 1, "cancelled {cancelled}, substitutes {substitutes}");
     // Every account signs in with the published password.
     for (username, _, role) in app::demo::ACCOUNTS {
         let res = reqwest::Client::new()

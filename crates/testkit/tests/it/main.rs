@@ -12,6 +12,8 @@ mod continuum;
 mod demo;
 mod fhir;
 mod inquiries;
+mod iop_attendance;
+mod iop_calendar;
 mod measurement;
 mod mfa;
 mod ops;

@@ -230,7 +230,10 @@ pub async fn amend(
 /// Open outreach tasks for the caller's clients.
 #[utoipa::path(get, path = "/api/v1/outreach", tag = "iop", security(("bearer" = [])),
     responses((status = 200, body = [OutreachDto])))]
-pub async fn outreach(State(state): State<AppState>, ApiAuth(auth): ApiAuth) -> Result<Json<Vec<OutreachDto>>, ApiError> {
+pub async fn outreach(
+    State(state): State<AppState>,
+    ApiAuth(auth): ApiAuth,
+) -> Result<Json<Vec<OutreachDto>>, ApiError> {
     let tasks = state.app.outreach_tasks(&auth.ctx).await?;
     Ok(Json(tasks.iter().map(|(t, _)| outreach_dto(t)).collect()))
 }
@@ -264,12 +267,15 @@ pub struct ShortfallDto {
 
 pub fn shortfall_text(s: &Shortfall) -> (String, String) {
     match s {
-        Shortfall::Hours { missing_minutes } => {
-            ("hours".into(), format!("{} h {:02} min short of the weekly minimum", missing_minutes / 60, missing_minutes % 60))
-        }
+        Shortfall::Hours { missing_minutes } => (
+            "hours".into(),
+            format!("{} h {:02} min short of the weekly minimum", missing_minutes / 60, missing_minutes % 60),
+        ),
         Shortfall::Modality { modality, missing } => {
             let amount = match missing {
-                domain::iop::compliance::Amount::Sessions(n) => format!("{n} session{}", if *n == 1 { "" } else { "s" }),
+                domain::iop::compliance::Amount::Sessions(n) => {
+                    format!("{n} session{}", if *n == 1 { "" } else { "s" })
+                }
                 domain::iop::compliance::Amount::Minutes(m) => format!("{m} min"),
             };
             ("modality".into(), format!("{}: {amount} missing", modality.label()))
@@ -351,9 +357,9 @@ pub struct WeekQuery {
 fn parse_week(state: &AppState, q: &WeekQuery) -> Result<IsoWeek, ApiError> {
     match q.week.as_deref() {
         None | Some("") => Ok(week_of(state.app.now().date())),
-        Some(w) => w
-            .parse()
-            .map_err(|_| ApiError::from(app::AppError::invalid("week", "Give an ISO week like 2026-W48"))),
+        Some(w) => {
+            w.parse().map_err(|_| ApiError::from(app::AppError::invalid("week", "Give an ISO week like 2026-W48")))
+        }
     }
 }
 

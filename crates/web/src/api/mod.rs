@@ -6,6 +6,7 @@ pub mod audit;
 pub mod clients;
 pub mod continuum;
 pub mod inquiries;
+pub mod iop;
 pub mod measurement;
 pub mod openapi;
 pub mod session;
@@ -89,6 +90,24 @@ pub fn routes() -> Router<AppState> {
         .route("/iop/compliance", get(attendance::dashboard))
         .route("/clients/{id}/availability", put(attendance::availability))
         .route("/clients/{id}/requirements", put(attendance::requirements))
+        .route("/program", get(iop::program))
+        .route("/program/tracks", post(iop::create_track))
+        .route("/program/tracks/{id}", put(iop::update_track))
+        .route("/program/tracks/{id}/templates", post(iop::add_template))
+        .route("/program/tracks/{id}/weeks/{week}", post(iop::generate_week))
+        .route("/program/templates/{id}", put(iop::update_template).delete(iop::retire_template))
+        .route("/program/closures", post(iop::add_closure))
+        .route("/program/closures/{id}", axum::routing::delete(iop::remove_closure))
+        .route("/program/appointments", post(iop::book_appointment))
+        .route("/program/calendar", get(iop::calendar))
+        .route("/iop/sessions/{id}", get(iop::session))
+        .route("/iop/sessions/{id}/cancel", post(iop::cancel))
+        .route("/iop/sessions/{id}/move", post(iop::move_session))
+        .route("/iop/sessions/{id}/substitute", put(iop::substitute))
+        .route("/iop/sessions/{id}/roster/{client_id}", put(iop::add_to_roster).delete(iop::remove_from_roster))
+        .route("/clients/{id}/enrolments", get(iop::enrolments).post(iop::enrol))
+        .route("/clients/{id}/enrolments/{enrolment_id}/end", post(iop::end_enrolment))
+        .route("/clients/{id}/schedule", get(iop::client_schedule))
 }
 
 /// A JSON body, with every way it can be wrong answered as problem+json.

@@ -98,7 +98,13 @@ async fn attendance_page(
         .map(|a| {
             (
                 names.get(&a.client).cloned().unwrap_or_default(),
-                format!("{} {} min → {} {} min", a.old_status.label(), a.old_minutes, a.new_status.label(), a.new_minutes),
+                format!(
+                    "{} {} min → {} {} min",
+                    a.old_status.label(),
+                    a.old_minutes,
+                    a.new_status.label(),
+                    a.new_minutes
+                ),
                 a.reason.clone(),
                 fmt_time(a.at),
             )
@@ -153,9 +159,15 @@ pub async fn record(
     let mut entries: BTreeMap<String, AttendanceEntry> = BTreeMap::new();
     for (k, v) in pairs {
         if let Some(c) = k.strip_prefix("status:") {
-            entries.entry(c.to_owned()).or_insert_with(|| AttendanceEntry { client: c.to_owned(), ..Default::default() }).status = v;
+            entries
+                .entry(c.to_owned())
+                .or_insert_with(|| AttendanceEntry { client: c.to_owned(), ..Default::default() })
+                .status = v;
         } else if let Some(c) = k.strip_prefix("minutes:") {
-            entries.entry(c.to_owned()).or_insert_with(|| AttendanceEntry { client: c.to_owned(), ..Default::default() }).minutes = v;
+            entries
+                .entry(c.to_owned())
+                .or_insert_with(|| AttendanceEntry { client: c.to_owned(), ..Default::default() })
+                .minutes = v;
         }
     }
     let entries: Vec<AttendanceEntry> = entries.into_values().filter(|e| !e.status.is_empty()).collect();
@@ -424,7 +436,10 @@ pub async fn requirements(
         Err(e) => {
             let errors = form_errors(e)?;
             let week = week_of(state.app.now().date());
-            render(StatusCode::UNPROCESSABLE_ENTITY, &client_dose_page(&state, &auth, client, week, errors, None).await?)
+            render(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &client_dose_page(&state, &auth, client, week, errors, None).await?,
+            )
         }
     }
 }
@@ -446,7 +461,13 @@ async fn outreach_page(state: &AppState, auth: &Authenticated, errors: Errors) -
         .await?
         .into_iter()
         .map(|(t, c)| {
-            (t.id.to_string(), c.id.to_string(), format!("{}, {}", c.family_name, c.given_name), t.reason, t.due_on.to_string())
+            (
+                t.id.to_string(),
+                c.id.to_string(),
+                format!("{}, {}", c.family_name, c.given_name),
+                t.reason,
+                t.due_on.to_string(),
+            )
         })
         .collect();
     Ok(OutreachPage { chrome: Chrome::for_user(auth, "/outreach"), rows, errors })

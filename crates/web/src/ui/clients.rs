@@ -437,7 +437,7 @@ pub fn follow_up_row(f: &app::ports::FollowUp) -> FollowUpRow {
 
 #[derive(Template)]
 #[template(path = "client.html")]
-struct ClientPage {
+pub(crate) struct ClientPage {
     chrome: Chrome,
     client: Client,
     record: domain::client::ClientRecord,
@@ -459,6 +459,8 @@ struct ClientPage {
     beds: Vec<Option2>,
     reasons: Vec<Option2>,
     today: String,
+    /// The IOP block: enrolment, sessions, the forms to enrol and book (`ui::iop`).
+    program: Option<super::iop::ChartProgram>,
 }
 
 fn parse_client(raw: &str) -> Result<ClientId, UiError> {
@@ -516,7 +518,7 @@ fn episode_block(
     }
 }
 
-async fn client_page(
+pub(crate) async fn client_page(
     state: &AppState,
     auth: &app::auth::Authenticated,
     id: ClientId,
@@ -545,7 +547,9 @@ async fn client_page(
         blocks.push(episode_block(e, aftercare, today, &site_names, &bed_names));
     }
     let can_plan = auth.ctx.actor.scope_for(Permission::PlanAftercare, id).is_ok();
+    let program = super::iop::chart_program(state, auth, id).await?;
     Ok(ClientPage {
+        program,
         can_plan,
         record: view.record.clone(),
         contacts: view.contacts.clone(),

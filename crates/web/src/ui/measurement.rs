@@ -722,6 +722,7 @@ struct ReviewPage {
     evidence: Vec<EvidenceView>,
     self_assessment: Option<EvidenceView>,
     open_alerts: usize,
+    weekly_hours: Option<String>,
     dimensions: Vec<DimensionView>,
     levels: Vec<(String, String)>,
     sites: Vec<(String, String)>,
@@ -881,6 +882,7 @@ async fn review_page(
         evidence: c.evidence.scores.iter().map(ev).collect(),
         self_assessment: c.evidence.self_assessment.as_ref().map(ev),
         open_alerts: c.evidence.open_alerts,
+        weekly_hours: c.evidence.weekly_hours.clone(),
         dimensions,
         levels: state
             .app

@@ -9,6 +9,7 @@ mod continuum;
 mod dashboard;
 mod follow_ups;
 mod inquiries;
+mod iop;
 mod login;
 mod measurement;
 
@@ -92,6 +93,27 @@ pub fn routes() -> Router<AppState> {
         .route("/clients/{id}/requirements", post(attendance::requirements))
         .route("/outreach", get(attendance::outreach))
         .route("/outreach/{id}/done", post(attendance::outreach_done))
+        .route("/program", get(iop::program))
+        .route("/program/tracks", post(iop::create_track))
+        .route("/program/tracks/{id}", post(iop::update_track))
+        .route("/program/tracks/{id}/templates", post(iop::add_template))
+        .route("/program/tracks/{id}/generate", post(iop::generate))
+        .route("/program/templates/{id}", post(iop::update_template))
+        .route("/program/templates/{id}/retire", post(iop::retire_template))
+        .route("/program/closures", post(iop::add_closure))
+        .route("/program/closures/{id}/remove", post(iop::remove_closure))
+        .route("/program/calendar", get(iop::calendar))
+        .route("/program/clients", get(iop::program_clients))
+        .route("/iop/sessions/{id}", get(iop::session))
+        .route("/iop/sessions/{id}/roster", post(iop::add_to_roster))
+        .route("/iop/sessions/{id}/roster/{client}/remove", post(iop::remove_from_roster))
+        .route("/iop/sessions/{id}/cancel", post(iop::cancel))
+        .route("/iop/sessions/{id}/move", post(iop::move_session))
+        .route("/iop/sessions/{id}/substitute", post(iop::substitute))
+        .route("/clients/{id}/enrolments", post(iop::enrol))
+        .route("/clients/{id}/enrolments/{enrolment}/end", post(iop::end_enrolment))
+        .route("/clients/{id}/appointments", post(iop::book_appointment))
+        .route("/clients/{id}/schedule", get(iop::client_schedule))
         .route("/static/app.css", get(css))
         .route("/static/app.js", get(js))
         .route("/static/favicon.svg", get(favicon))
@@ -160,6 +182,8 @@ impl Chrome {
         add("/alerts", "Alerts", Permission::AcknowledgeAlert);
         add("/caseload", "Caseload", Permission::ReadClient);
         add("/census", "Census", Permission::ViewCensus);
+        add("/program", "Program", Permission::ViewProgram);
+        add("/program/calendar", "Calendar", Permission::ViewProgram);
         add("/program/dose", "Dose", Permission::ViewProgram);
         add("/outreach", "Outreach", Permission::RecordAttendance);
         add("/follow-ups", "Follow-ups", Permission::PlanAftercare);

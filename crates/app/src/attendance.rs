@@ -435,17 +435,20 @@ impl App {
         for e in &entries {
             by_client.entry(e.client).or_default().push(e);
         }
+        // Batched: one client's queries each are a round trip, and the dashboard has hundreds.
+        let episodes = tx.episodes_of_clients(&ids).await?;
+        let plans = tx.requirements_of(&ids).await?;
         let mut out = Vec::new();
         for c in clients {
-            let episodes = tx.episodes_of(c.id).await?;
+            let episodes = episodes.get(&c.id).map(Vec::as_slice).unwrap_or_default();
             let level = episodes.iter().find(|e| e.is_open()).and_then(|e| e.current()).map(|p| p.level.clone());
             let age = if c.date_of_birth.saturating_add(Duration::days(18 * 365 + 4)) > week.monday() {
                 AgeGroup::Adolescent
             } else {
                 AgeGroup::Adult
             };
-            let plan = tx.requirements(c.id).await?;
-            let dose = self.dose_for(level.as_ref(), age, &plan);
+            let plan = plans.get(&c.id).map(Vec::as_slice).unwrap_or_default();
+            let dose = self.dose_for(level.as_ref(), age, plan);
             let (first, last) = windows.iter().filter(|(id, _, _)| *id == c.id).fold(
                 (None::<Date>, None::<Option<Date>>),
                 |(f, l), (_, from, until)| {
@@ -509,12 +512,7 @@ impl App {
         let scope = self.authorize(ctx, ctx.actor.scope(Permission::ReadClient)).await?;
         let mut tx = self.store.read().await?;
         let ids = tx.enrolled_between(&scope, week.monday(), week.sunday()).await?;
-        let mut clients = Vec::new();
-        for id in ids {
-            if let Some(c) = tx.client(&scope, id).await? {
-                clients.push(c);
-            }
-        }
+        let clients = tx.clients_among(&scope, &ids).await?;
         let mut rows = self.compliance_of(tx.as_mut(), &clients, week).await?;
         drop(tx);
         rows.sort_by_key(|r| (!r.week.needs_action(), r.week.status.code(), r.client.family_name.as_str().to_owned()));

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use domain::access::{Actor, Purpose};
 use domain::client::TeamRole;
 use domain::episode::Episode;
-use domain::ids::{BedId, ClientId, SiteId, UserId};
+use domain::ids::{BedId, ClientId, IopSessionId, SiteId, TrackId, UserId};
 use domain::role::Role;
 use time::{Date, Duration};
 
@@ -661,7 +661,8 @@ impl App {
 
         self.seed_measures(&sup, &mut rng, today).await?;
         let coordinator = by_role(Role::ProgramCoordinator).ok_or(AppError::Internal("demo accounts missing"))?;
-        self.seed_program(&admin, &sup, &coordinator, riverside.id, &counselors, &mut rng, today).await?;
+        let program = self.seed_program(&admin, &sup, &coordinator, riverside.id, &counselors, &mut rng, today).await?;
+        self.seed_attendance(&admin, &coordinator, &program, &mut rng, today).await?;
 
         let mut tx = self.begin().await?;
         tx.set_setting(SEEDED, &seed.to_string()).await?;
@@ -876,7 +877,7 @@ impl App {
         counselors: &[UserId],
         rng: &mut Rng,
         today: Date,
-    ) -> Result<(), AppError> {
+    ) -> Result<DemoProgram, AppError> {
         use crate::iop::{AppointmentForm, CalendarView, ClosureForm, EnrolForm, SlotForm, TemplateForm, TrackForm};
         use domain::iop::compliance::IsoWeek;
 
@@ -951,6 +952,7 @@ impl App {
         let sessions =
             [(day.id, this_weeks(day.id).await?.entries), (evening.id, this_weeks(evening.id).await?.entries)];
         let mut enrolled = Vec::new();
+        let mut members = Vec::new();
         let mut counts = [0_u16, 0];
         for c in &clients {
             // Mostly the day track, but neither track beyond its groups' size while the other has room.
@@ -971,6 +973,7 @@ impl App {
                 }
             }
             enrolled.push(c.client.id);
+            members.push(Member { client: c.client.id, track: *track, from });
         }
 
         // Exceptions: one cancellation and one substitute next week; two individual sessions.
@@ -1001,6 +1004,229 @@ impl App {
                 },
             };
             self.book_appointment(coordinator, &form).await.map_err(fail("appointment"))?;
+        }
+        Ok(DemoProgram { site: riverside, tracks: [day.id, evening.id], office, counselors: [jordan, morgan], members })
+    }
+}
+
+/// A client `seed_program` put in a track.
+struct Member {
+    client: ClientId,
+    track: TrackId,
+    /// First day of the enrolment.
+    from: Date,
+}
+
+/// What `seed_program` made that the attendance history builds on.
+struct DemoProgram {
+    site: SiteId,
+    /// Day, evening.
+    tracks: [TrackId; 2],
+    /// The counseling room.
+    office: uuid::Uuid,
+    /// Jordan, Morgan.
+    counselors: [UserId; 2],
+    members: Vec<Member>,
+}
+
+/// A session that the attendance history takes attendance of.
+struct Held {
+    id: IopSessionId,
+    slot: domain::iop::Slot,
+    staff: UserId,
+    title: String,
+    group: bool,
+}
+
+const GROUP_NOTES: [&str; 6] = [
+    "Members named one trigger from the week and the plan that got them through it.",
+    "Worked through the handout together; two members shared early warning signs.",
+    "Check-in, then role-play of refusal skills; good peer feedback.",
+    "Quiet start; opened up after the breathing exercise. Homework: track cravings daily.",
+    "Reviewed the week's goals; members set one goal each for the weekend.",
+    "Discussed sleep and routine; several members report better sleep this week.",
+];
+
+impl App {
+    /// Attendance for the program's last two weeks and this week so far, so the attendance,
+    /// dose and outreach screens have something real: the two weeks before this one are
+    /// generated and their rosters filled, plan requirements (individual therapy weekly for
+    /// most) and availability are set, individual sessions booked (some clients get none this
+    /// week, so the dashboard has clients at risk), attendance taken by each session's
+    /// facilitator (mostly present, some late or leaving early, some excused absences and two
+    /// unexcused ones that open outreach), and the notes signed, except for the most recent
+    /// day's sessions, which are left open to edit.
+    async fn seed_attendance(
+        &self,
+        admin: &Ctx,
+        coordinator: &Ctx,
+        program: &DemoProgram,
+        rng: &mut Rng,
+        today: Date,
+    ) -> Result<(), AppError> {
+        use crate::attendance::AttendanceEntry;
+        use crate::iop::{AppointmentForm, CalendarView, SlotForm};
+        use domain::iop::compliance::IsoWeek;
+        use domain::iop::program::AttendanceStatus;
+
+        let [jordan, morgan] = program.counselors;
+        let staff_ctx = |user: UserId| {
+            if user == coordinator.actor.user_id { coordinator.clone() } else { ctx(user, Role::Counselor) }
+        };
+        let this_week = IsoWeek::of(today);
+        let weeks: Vec<IsoWeek> = [2, 1]
+            .into_iter()
+            .filter_map(|n| this_week.monday().checked_sub(Duration::weeks(n)).map(IsoWeek::of))
+            .chain([this_week])
+            .collect();
+        let (_, now_time) = self.civil_now("America/Chicago");
+        let over = |slot: &domain::iop::Slot| {
+            slot.date < today || (slot.date == today && crate::iop::slot_end(slot) <= now_time)
+        };
+
+        // The past weeks' sessions, with everyone enrolled then on their track's rosters.
+        let mut held = Vec::new();
+        for week in &weeks {
+            for track in program.tracks {
+                if *week != this_week {
+                    self.ensure_week(coordinator, track, *week).await.map_err(fail("past week"))?;
+                }
+                let entries = self
+                    .calendar(coordinator, CalendarView::Track(track), Some(week.monday()), 7)
+                    .await
+                    .map_err(fail("past calendar"))?
+                    .entries;
+                for e in entries {
+                    let s = e.session;
+                    if s.cancelled || s.modality.is_one_to_one() {
+                        continue;
+                    }
+                    if *week != this_week {
+                        for m in program.members.iter().filter(|m| m.track == track && m.from <= s.slot.date) {
+                            match self.add_to_roster(coordinator, s.id, m.client).await {
+                                Ok(()) | Err(AppError::Invalid(_)) => {}
+                                Err(other) => return Err(fail("past roster")(other)),
+                            }
+                        }
+                    }
+                    if over(&s.slot) {
+                        held.push(Held { id: s.id, slot: s.slot, staff: s.staff(), title: s.title, group: true });
+                    }
+                }
+            }
+        }
+
+        // Plans: individual therapy once a week for most, and when each client can come.
+        let mut individual = Vec::new();
+        for (n, m) in program.members.iter().enumerate() {
+            let wants = n % 8 != 5;
+            let plan =
+                std::collections::BTreeMap::from([("individual".to_owned(), if wants { "1" } else { "0" }.to_owned())]);
+            self.set_requirements(coordinator, m.client, &plan).await.map_err(fail("plan requirements"))?;
+            let availability = if m.track == program.tracks[0] {
+                "mon 08:30 17:00\ntue 08:30 17:00\nwed 08:30 17:00\nthu 08:30 17:00\nfri 08:30 17:00"
+            } else {
+                "mon 12:00 21:30\ntue 17:30 21:30\nwed 12:00 17:00\nthu 17:30 21:30\nfri 12:00 17:00"
+            };
+            self.set_availability(coordinator, m.client, availability).await.map_err(fail("availability"))?;
+            if wants {
+                individual.push(m.client);
+            }
+        }
+
+        // Individual sessions in the afternoons, between the day and the evening groups: every
+        // week for nearly everyone whose plan asks for one, but this week not yet booked for
+        // about a third, who are then at risk of missing the week's dose.
+        let office2 =
+            self.add_room(admin, program.site, "Counseling room 2", "2").await.map_err(fail("program room"))?;
+        let rooms = [(jordan, program.office), (morgan, office2)];
+        for week in &weeks {
+            let mut slot = usize::try_from(rng.below(6)).unwrap_or(0);
+            for client in &individual {
+                if !rng.chance(if *week == this_week { 65 } else { 92 }) {
+                    continue;
+                }
+                // Monday to Friday, 13:00 to 17:00, both counselors: 40 slots a week, spread
+                // over the days first.
+                let (day, hour, (who, room)) = (slot % 5, 13 + slot / 10 % 4, rooms[slot / 5 % 2]);
+                slot += 1;
+                let date = week.monday() + Duration::days(day as i64);
+                let form = AppointmentForm {
+                    client: client.to_string(),
+                    modality: "individual".into(),
+                    title: String::new(),
+                    facilitator: who.to_string(),
+                    room: room.to_string(),
+                    slot: SlotForm {
+                        date: date.to_string(),
+                        start: format!("{hour}:00"),
+                        end: format!("{}:00", hour + 1),
+                        end_date: String::new(),
+                    },
+                };
+                match self.book_appointment(coordinator, &form).await {
+                    Ok(s) if over(&s.slot) => {
+                        held.push(Held { id: s.id, slot: s.slot, staff: s.staff(), title: s.title, group: false });
+                    }
+                    // Not in the program that day yet, or a clash: no session that week.
+                    Ok(_) | Err(AppError::Invalid(_)) => {}
+                    Err(other) => return Err(fail("individual session")(other)),
+                }
+            }
+        }
+
+        // Attendance, in the order the sessions happened. Two unexcused absences: at the last
+        // group of last week and at the latest group held this week (or the first of last week).
+        held.sort_by_key(|h| (h.slot.date, h.slot.start, h.id.as_uuid()));
+        let last_week = weeks.get(1).copied().unwrap_or(this_week);
+        let groups_in = |w: IsoWeek| held.iter().filter(move |h| h.group && w.contains(h.slot.date));
+        let mut unexcused: Vec<IopSessionId> = groups_in(last_week).next_back().map(|h| h.id).into_iter().collect();
+        match groups_in(this_week).next_back() {
+            Some(h) => unexcused.push(h.id),
+            None => unexcused.extend(groups_in(last_week).next().map(|h| h.id)),
+        }
+        let latest = held.iter().filter(|h| this_week.contains(h.slot.date)).map(|h| h.slot.date).max();
+        for h in &held {
+            let staff = staff_ctx(h.staff);
+            let sheet = self.attendance_sheet(&staff, h.id).await.map_err(fail("attendance sheet"))?;
+            if sheet.rows.is_empty() {
+                continue;
+            }
+            let length = h.slot.minutes;
+            let mut entries = Vec::new();
+            for (k, row) in sheet.rows.iter().enumerate() {
+                // A few clients miss more than the others.
+                let shaky = program.members.iter().position(|m| m.client == row.client.id).is_some_and(|n| n % 6 == 4);
+                let roll = rng.below(100);
+                let (status, minutes) = if k == 0 && unexcused.contains(&h.id) {
+                    (AttendanceStatus::AbsentUnexcused, None)
+                } else if roll < if shaky { 55 } else { 82 } {
+                    (AttendanceStatus::Present, None)
+                } else if roll < if shaky { 65 } else { 89 } {
+                    let late = u16::try_from(rng.range(10, 30)).unwrap_or(15);
+                    (AttendanceStatus::Late, Some(length.saturating_sub(late)))
+                } else if roll < if shaky { 72 } else { 94 } {
+                    let early = u16::try_from(rng.range(15, 45)).unwrap_or(20);
+                    (AttendanceStatus::LeftEarly, Some(length.saturating_sub(early)))
+                } else {
+                    (AttendanceStatus::AbsentExcused, None)
+                };
+                entries.push(AttendanceEntry {
+                    client: row.client.id.to_string(),
+                    status: status.code().into(),
+                    minutes: minutes.map(|m| m.to_string()).unwrap_or_default(),
+                });
+            }
+            self.record_attendance(&staff, h.id, &entries).await.map_err(fail("attendance"))?;
+            if Some(h.slot.date) == latest {
+                continue;
+            }
+            let note = if h.group {
+                format!("{}. {}", h.title, rng.pick(&GROUP_NOTES))
+            } else {
+                "Individual session: reviewed the week, cravings and the relapse prevention plan.".to_owned()
+            };
+            self.sign_session_note(&staff, h.id, &note).await.map_err(fail("session note"))?;
         }
         Ok(())
     }

@@ -13,13 +13,16 @@ pub mod clients;
 pub mod continuum;
 pub mod demo;
 pub mod error;
+pub mod feeds;
 pub mod inquiries;
 pub mod iop;
 pub mod measurement;
 pub mod ports;
 pub mod reviews;
+pub mod schedule;
 pub mod security;
 pub mod users;
+pub mod visits;
 
 mod service;
 

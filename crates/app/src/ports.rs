@@ -422,6 +422,26 @@ pub struct TrackEnrolment {
     pub created_at: OffsetDateTime,
 }
 
+/// Whose sessions a calendar feed shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FeedOwner {
+    /// The sessions a staff member runs.
+    Staff(UserId),
+    /// The sessions a client is on the roster of.
+    Client(ClientId),
+}
+
+/// A private iCalendar URL. Only the SHA-256 of its token is stored; the token is shown once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CalendarFeed {
+    pub id: Uuid,
+    pub token_hash: String,
+    pub owner: FeedOwner,
+    pub created_by: UserId,
+    pub created_at: OffsetDateTime,
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
 /// The database as the use cases see it.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -556,6 +576,11 @@ pub trait Tx: Send {
     async fn save_episode(&mut self, episode: &Episode, catalogue: &str, at: OffsetDateTime) -> Result<(), StoreError>;
     async fn episode(&mut self, scope: &ClientScope, id: EpisodeId) -> Result<Option<Episode>, StoreError>;
     async fn episodes_of(&mut self, client: ClientId) -> Result<Vec<Episode>, StoreError>;
+    /// [`Tx::episodes_of`] for many clients in a few queries (clients with none are absent).
+    async fn episodes_of_clients(
+        &mut self,
+        clients: &[ClientId],
+    ) -> Result<BTreeMap<ClientId, Vec<Episode>>, StoreError>;
     async fn insert_episode_event(&mut self, event: &EpisodeEvent) -> Result<(), StoreError>;
     async fn episode_events(&mut self, episode: EpisodeId) -> Result<Vec<EpisodeEvent>, StoreError>;
     /// Everyone in an open placement, within `scope`.
@@ -765,11 +790,25 @@ pub trait Tx: Send {
     ) -> Result<(), StoreError>;
     /// The plan's required modalities: (modality, sessions a week).
     async fn requirements(&mut self, client: ClientId) -> Result<Vec<(domain::iop::Modality, u16)>, StoreError>;
+    /// [`Tx::requirements`] for many clients in a few queries (clients with none are absent).
+    async fn requirements_of(
+        &mut self,
+        clients: &[ClientId],
+    ) -> Result<BTreeMap<ClientId, Vec<(domain::iop::Modality, u16)>>, StoreError>;
     async fn set_requirements(
         &mut self,
         client: ClientId,
         requirements: &[(domain::iop::Modality, u16)],
     ) -> Result<(), StoreError>;
+
+    // IOP: calendar feeds
+    async fn insert_calendar_feed(&mut self, feed: &CalendarFeed) -> Result<(), StoreError>;
+    async fn calendar_feed(&mut self, id: Uuid) -> Result<Option<CalendarFeed>, StoreError>;
+    async fn calendar_feed_by_token(&mut self, token_hash: &str) -> Result<Option<CalendarFeed>, StoreError>;
+    /// An owner's feeds, revoked ones included, oldest first.
+    async fn calendar_feeds_of(&mut self, owner: FeedOwner) -> Result<Vec<CalendarFeed>, StoreError>;
+    /// Revokes a feed once; false when it already was (or does not exist).
+    async fn revoke_calendar_feed(&mut self, id: Uuid, at: OffsetDateTime) -> Result<bool, StoreError>;
 
     // Audit
     /// Chains `events` onto the log inside this transaction.

@@ -116,6 +116,31 @@ impl App {
             .unwrap_or(now.date())
     }
 
+    /// The instant a civil date and time on a site's calendar happens, in UTC. A time that a
+    /// DST change skips is taken as the same length after the gap, a time that occurs twice as
+    /// the first one (jiff's "compatible" rule, as RFC 5545 asks). A zone the database does
+    /// not know is taken as UTC.
+    pub fn civil_instant(time_zone: &str, date: time::Date, at: time::Time) -> OffsetDateTime {
+        let fallback = time::PrimitiveDateTime::new(date, at).assume_utc();
+        let civil = || {
+            jiff::civil::DateTime::new(
+                i16::try_from(date.year()).ok()?,
+                i8::try_from(u8::from(date.month())).ok()?,
+                i8::try_from(date.day()).ok()?,
+                i8::try_from(at.hour()).ok()?,
+                i8::try_from(at.minute()).ok()?,
+                i8::try_from(at.second()).ok()?,
+                0,
+            )
+            .ok()
+        };
+        civil()
+            .zip(jiff::tz::TimeZone::get(time_zone).ok())
+            .and_then(|(dt, tz)| tz.to_timestamp(dt).ok())
+            .map(|ts| from_unix_ms(ts.as_millisecond()))
+            .unwrap_or(fallback)
+    }
+
     /// Whether the time-zone database knows `name`.
     pub fn known_time_zone(name: &str) -> bool {
         jiff::tz::TimeZone::get(name).is_ok()

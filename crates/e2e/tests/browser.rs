@@ -598,3 +598,154 @@ async fn coordinator_builds_an_evening_track_and_enrols_a_client() -> anyhow::Re
     assert_eq!(b.console_problems(&[422]).await?, Vec::<String>::new(), "browser console");
     b.quit().await
 }
+
+/// f) Attendance: the facilitator of today's group opens its attendance screen, marks one
+/// client absent without excuse and another late, and saves; the absent client's primary
+/// counselor finds the outreach call on their list; the facilitator signs the session note,
+/// after which attendance is locked and only the amendment form is offered; the client's dose
+/// page shows the week with the missed group.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn facilitator_takes_attendance_and_an_absence_reaches_the_primary_counselor() -> anyhow::Result<()> {
+    let Some(b) = Browser::start().await? else { return Ok(()) }; // skipped: no browser
+    let app = testkit::spawn_app().await;
+    let (_, admin) = app.full_token("boss", Role::Admin).await;
+    let site = create(&app, &admin, "/api/v1/sites", r#"{"name":"Riverside","time_zone":"America/Chicago"}"#).await?;
+    let dana = app.user("dana", Role::Counselor).await;
+    let jordan = app.user("jordan", Role::Counselor).await;
+    app.user("sue", Role::Supervisor).await;
+    let sue = app.api_token("sue", PASSWORD).await;
+    let ctx = app.app.authenticate(&sue, Some("127.0.0.1")).await?.ctx;
+    let today = app.app.today_in("America/Chicago");
+    let week = domain::iop::compliance::IsoWeek::of(today);
+    let admitted = (week.monday() - time::Duration::days(7)).to_string();
+    let mut clients = Vec::new();
+    for (given, family) in [("Ana", "Alvarez"), ("Ben", "Baker")] {
+        let client = app.new_client(&sue, given, family).await;
+        create(
+            &app,
+            &sue,
+            &format!("/api/v1/clients/{client}/episodes"),
+            &format!(r#"{{"on":"{admitted}","level":"2.1","site_id":"{site}","reason":"Stepped down to IOP"}}"#),
+        )
+        .await?;
+        let id: domain::ids::ClientId = client.parse()?;
+        app.app.add_care_team_member(&ctx, id, jordan.id, "primary_counselor").await?;
+        clients.push(id);
+    }
+    let [ana, ben] = [clients[0], clients[1]];
+
+    // An evening track whose group met early this morning (so it is over whenever the test
+    // runs), with both clients enrolled from Monday and on its roster.
+    let track = app
+        .app
+        .create_track(
+            &ctx,
+            &app::iop::TrackForm {
+                site: site.clone(),
+                name: "Evening track".into(),
+                active_from: week.monday().to_string(),
+                ..Default::default()
+            },
+        )
+        .await?;
+    let template = app::iop::TemplateForm {
+        weekday: today.weekday().number_from_monday().to_string(),
+        start: "00:00".into(),
+        end: "03:00".into(),
+        modality: "group".into(),
+        title: "Process group".into(),
+        facilitator: dana.id.to_string(),
+        room: String::new(),
+    };
+    app.app.add_template(&ctx, track.id, &template).await?;
+    let generated = app.app.ensure_week(&ctx, track.id, week).await?;
+    let session = generated
+        .created
+        .iter()
+        .find(|s| s.slot.date == today)
+        .map(|s| s.id)
+        .ok_or_else(|| anyhow::anyhow!("no group today"))?;
+    for client in [ana, ben] {
+        let form =
+            app::iop::EnrolForm { track: track.id.to_string(), from: week.monday().to_string(), until: String::new() };
+        app.app.enrol(&ctx, client, &form).await?;
+        app.app.add_to_roster(&ctx, session, client).await?;
+    }
+    let screen = format!("/iop/sessions/{session}/attendance");
+
+    // The facilitator takes attendance: everyone starts as present; Ana missed it without an
+    // excuse, Ben came late and stayed 150 of the 180 minutes.
+    sign_in(&b, &app, "dana", PASSWORD).await?;
+    assert_eq!(b.wait_for_path("/").await?, "/");
+    b.goto(app.url(&screen)).await?;
+    assert_eq!(b.text("main h1").await?, "Attendance: Process group");
+    let rows = b.text("table.roster tbody").await?;
+    assert!(rows.contains("Alvarez, Ana") && rows.contains("Baker, Ben"), "{rows}");
+    for client in [ana, ben] {
+        let present = b.find(By::Css(format!("input[name='status:{client}'][value='present']"))).await?;
+        assert!(present.is_selected().await?, "present by default");
+    }
+    b.find(By::Css(format!("input[name='status:{ana}'][value='absent_unexcused']"))).await?.click().await?;
+    b.find(By::Css(format!("input[name='status:{ben}'][value='late']"))).await?.click().await?;
+    let minutes = b.find(By::Css(format!("input[name='minutes:{ben}']"))).await?;
+    minutes.clear().await?;
+    minutes.send_keys("150").await?;
+    b.screenshot("attendance").await;
+    b.click_button("main", "Save attendance").await?;
+    assert_eq!(b.wait_for_path(&screen).await?, format!("{screen}?saved=1"));
+    assert_eq!(b.text(".notice").await?, "Attendance saved.");
+    let ana_absent = b.find(By::Css(format!("input[name='status:{ana}'][value='absent_unexcused']"))).await?;
+    assert!(ana_absent.is_selected().await?, "kept as saved");
+    assert_eq!(b.find(By::Css(format!("input[name='minutes:{ben}']"))).await?.value().await?.as_deref(), Some("150"));
+    sign_out(&b).await?;
+
+    // Ana's primary counselor has the outreach call to make.
+    sign_in(&b, &app, "jordan", PASSWORD).await?;
+    assert_eq!(b.wait_for_path("/").await?, "/");
+    b.goto(app.url("/outreach")).await?;
+    assert_eq!(b.text("main h1").await?, "Outreach");
+    let tasks = b.find_all(By::Css("main table tbody tr")).await?;
+    assert_eq!(tasks.len(), 1, "one call, for Ana only");
+    let task = tasks[0].text().await?;
+    assert!(task.contains("Alvarez, Ana"), "{task}");
+    assert!(task.contains(&format!("Missed Process group on {today} without excuse")), "{task}");
+    b.screenshot("outreach").await;
+    sign_out(&b).await?;
+
+    // The facilitator signs the note: attendance is locked, amendments only.
+    sign_in(&b, &app, "dana", PASSWORD).await?;
+    assert_eq!(b.wait_for_path("/").await?, "/");
+    b.goto(app.url(&screen)).await?;
+    b.fill("note", "Worked on high-risk situations; Ben joined after the check-in.").await?;
+    b.click_button("main", "Sign the note").await?;
+    let locked = b.wait_for_text("main p.muted", "The session note is signed").await?;
+    assert!(locked.contains("changed only by an amendment"), "{locked}");
+    assert!(b.find_all(By::XPath("//main//button[normalize-space()='Save attendance']")).await?.is_empty());
+    assert_eq!(b.text("main h2").await?, "Amend");
+    let recorded = b.text("table.roster tbody").await?;
+    assert!(recorded.contains("Alvarez, Ana Absent (unexcused)"), "{recorded}");
+    assert!(recorded.contains("Baker, Ben Late"), "{recorded}");
+    assert!(b.find(By::Css("main form[action$='/amend'] button")).await?.is_displayed().await?);
+    b.screenshot("attendance-signed").await;
+    sign_out(&b).await?;
+
+    // The primary counselor opens Ana's dose from the outreach list: the missed group counts
+    // nothing, and with no other session this week she is at risk.
+    sign_in(&b, &app, "jordan", PASSWORD).await?;
+    assert_eq!(b.wait_for_path("/").await?, "/");
+    b.goto(app.url("/outreach")).await?;
+    b.find(By::LinkText("Alvarez, Ana")).await?.click().await?;
+    b.wait_for_path(&format!("/clients/{ana}/dose")).await?;
+    assert_eq!(b.text("main h1").await?, format!("Dose: Alvarez, Ana, week {week}"));
+    let status = b.text("main p[class^='dose-']").await?;
+    assert!(status.starts_with("At risk"), "{status}");
+    assert!(status.contains("clinical hours 0:00 of 9:00"), "{status}");
+    assert!(status.contains("H0015 days 0 of 3"), "{status}");
+    let days = b.text("main table tbody").await?;
+    assert_eq!(days.lines().count(), 7, "Monday to Sunday: {days}");
+    assert!(days.contains(&format!("{} {today}", today.weekday())), "{days}");
+    b.screenshot("client-dose").await;
+
+    assert_eq!(b.console_problems(&[]).await?, Vec::<String>::new(), "browser console");
+    b.quit().await
+}

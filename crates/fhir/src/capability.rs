@@ -40,6 +40,20 @@ pub fn capability_statement(version: &str, date: &str) -> Value {
                     {"name": "patient", "type": "reference"},
                     {"name": "category", "type": "token"}
                 ]
+            }, {
+                "type": "Appointment",
+                "interaction": [{"code": "search-type"}],
+                "searchParam": [
+                    {"name": "patient", "type": "reference"},
+                    {"name": "date", "type": "date"}
+                ]
+            }, {
+                "type": "Encounter",
+                "interaction": [{"code": "search-type"}],
+                "searchParam": [
+                    {"name": "patient", "type": "reference"},
+                    {"name": "date", "type": "date"}
+                ]
             }]
         }]
     })

@@ -123,3 +123,31 @@ pub fn date_time(t: OffsetDateTime) -> String {
         t.second()
     )
 }
+
+/// A time span between two instants (either end may be open; ours never are).
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Period {
+    pub start: String,
+    pub end: String,
+}
+
+impl Period {
+    pub fn new(start: OffsetDateTime, end: OffsetDateTime) -> Self {
+        Self { start: date_time(start), end: date_time(end) }
+    }
+}
+
+/// An R4 `Duration` in UCUM minutes.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Minutes {
+    pub value: u32,
+    pub unit: &'static str,
+    pub system: &'static str,
+    pub code: &'static str,
+}
+
+impl Minutes {
+    pub const fn new(value: u32) -> Self {
+        Self { value, unit: "min", system: "http://unitsofmeasure.org", code: "min" }
+    }
+}

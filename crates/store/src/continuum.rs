@@ -279,6 +279,32 @@ pub(crate) async fn episodes_of(txn: &DatabaseTransaction, client_id: ClientId) 
     eps.iter().map(|e| to_episode(e, &ps)).collect()
 }
 
+/// [`episodes_of`] for many clients: two queries per 400 clients.
+pub(crate) async fn episodes_of_clients(
+    txn: &DatabaseTransaction,
+    clients: &[ClientId],
+) -> Result<std::collections::BTreeMap<ClientId, Vec<Episode>>, StoreError> {
+    let mut out: std::collections::BTreeMap<ClientId, Vec<Episode>> = std::collections::BTreeMap::new();
+    for chunk in clients.chunks(400) {
+        let ids = || chunk.iter().map(|c| c.as_uuid());
+        let eps = episode::Entity::find()
+            .filter(episode::Column::ClientId.is_in(ids()))
+            .order_by_desc(episode::Column::AdmittedOn)
+            .all(txn)
+            .await
+            .store()?;
+        let mut placements: HashMap<Uuid, Vec<placement::Model>> = HashMap::new();
+        for p in placement::Entity::find().filter(placement::Column::ClientId.is_in(ids())).all(txn).await.store()? {
+            placements.entry(p.episode_id).or_default().push(p);
+        }
+        for e in &eps {
+            let ps = placements.get(&e.id).map(Vec::as_slice).unwrap_or_default();
+            out.entry(ClientId::from_uuid(e.client_id)).or_default().push(to_episode(e, ps)?);
+        }
+    }
+    Ok(out)
+}
+
 pub(crate) async fn insert_episode_event(txn: &DatabaseTransaction, ev: &EpisodeEvent) -> Result<(), StoreError> {
     let row = episode_event::ActiveModel {
         id: Set(ev.id),

@@ -9,7 +9,7 @@ use domain::iop::program::{AttendanceStatus, Window};
 use domain::iop::{Modality, Slot};
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait};
 use time::{Date, OffsetDateTime, Time, Weekday};
 use uuid::Uuid;
 
@@ -287,59 +287,96 @@ pub(crate) async fn complete_outreach(
     Ok(r.rows_affected == 1)
 }
 
+/// Roster entries of `clients` in sessions dated `from..=to`, with their attendance. The date
+/// range is applied in SQL, as a subquery on the sessions' date index, so the cost follows the
+/// sessions of the range and not the clients' whole history: the dashboard asks for one week of
+/// 300 clients who may each have two years of rosters behind them (bench/RESULTS.md §7).
 pub(crate) async fn program_days(
     txn: &DatabaseTransaction,
     clients: &[ClientId],
     from: Date,
     to: Date,
 ) -> Result<Vec<ProgramEntry>, StoreError> {
-    let mut out = Vec::new();
-    for chunk in clients.chunks(400) {
-        let roster = iop_roster::Entity::find()
-            .filter(iop_roster::Column::ClientId.is_in(chunk.iter().map(|c| c.as_uuid())))
+    let in_range = || {
+        iop_session::Entity::find()
+            .select_only()
+            .column(iop_session::Column::Id)
+            .filter(iop_session::Column::OnDate.gte(fmt_date(from)))
+            .filter(iop_session::Column::OnDate.lte(fmt_date(to)))
+            .into_query()
+    };
+    let wanted: std::collections::HashSet<Uuid> = clients.iter().map(|c| c.as_uuid()).collect();
+    // For many clients (a program's week) every roster line of the range's sessions is read and
+    // filtered here: probing the (session, client) key for each pair costs more than reading
+    // the rows. For a few clients (one chart, maybe over years) the client goes into SQL.
+    let many = clients.len() > 64;
+    let mut roster = Vec::new();
+    let mut attendance = Vec::new();
+    if many {
+        roster = iop_roster::Entity::find()
+            .filter(iop_roster::Column::SessionId.in_subquery(in_range()))
             .all(txn)
             .await
             .store()?;
-        if roster.is_empty() {
-            continue;
+        roster.retain(|r| wanted.contains(&r.client_id));
+        attendance = iop_attendance::Entity::find()
+            .filter(iop_attendance::Column::SessionId.in_subquery(in_range()))
+            .all(txn)
+            .await
+            .store()?;
+    } else {
+        for chunk in clients.chunks(400) {
+            let ids = || chunk.iter().map(|c| c.as_uuid());
+            roster.extend(
+                iop_roster::Entity::find()
+                    .filter(iop_roster::Column::ClientId.is_in(ids()))
+                    .filter(iop_roster::Column::SessionId.in_subquery(in_range()))
+                    .all(txn)
+                    .await
+                    .store()?,
+            );
+            attendance.extend(
+                iop_attendance::Entity::find()
+                    .filter(iop_attendance::Column::ClientId.is_in(ids()))
+                    .filter(iop_attendance::Column::SessionId.in_subquery(in_range()))
+                    .all(txn)
+                    .await
+                    .store()?,
+            );
         }
-        let session_ids: Vec<Uuid> = roster.iter().map(|r| r.session_id).collect();
-        let mut sessions = std::collections::HashMap::new();
-        for ids in session_ids.chunks(400) {
-            for s in iop_session::Entity::find()
-                .filter(iop_session::Column::Id.is_in(ids.iter().copied()))
-                .filter(iop_session::Column::OnDate.gte(fmt_date(from)))
-                .filter(iop_session::Column::OnDate.lte(fmt_date(to)))
-                .all(txn)
-                .await
-                .store()?
-            {
-                sessions.insert(s.id, s);
-            }
+    }
+    if roster.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut session_ids: Vec<Uuid> = roster.iter().map(|r| r.session_id).collect();
+    session_ids.sort_unstable();
+    session_ids.dedup();
+    let mut sessions = std::collections::HashMap::new();
+    for ids in session_ids.chunks(400) {
+        for s in iop_session::Entity::find()
+            .filter(iop_session::Column::Id.is_in(ids.iter().copied()))
+            .all(txn)
+            .await
+            .store()?
+        {
+            sessions.insert(s.id, s);
         }
-        let mut attended = std::collections::HashMap::new();
-        for ids in session_ids.chunks(400) {
-            for a in iop_attendance::Entity::find()
-                .filter(iop_attendance::Column::SessionId.is_in(ids.iter().copied()))
-                .filter(iop_attendance::Column::ClientId.is_in(chunk.iter().map(|c| c.as_uuid())))
-                .all(txn)
-                .await
-                .store()?
-            {
-                attended.insert((a.session_id, a.client_id), (status(&a.status)?, minutes(a.minutes)));
-            }
-        }
-        for r in roster {
-            let Some(s) = sessions.get(&r.session_id) else { continue };
-            out.push(ProgramEntry {
-                client: ClientId::from_uuid(r.client_id),
-                session: IopSessionId::from_uuid(s.id),
-                modality: Modality::parse(&s.modality).ok_or(StoreError::Corrupt("modality"))?,
-                slot: slot_of(s)?,
-                cancelled: s.status == "cancelled",
-                attendance: attended.get(&(r.session_id, r.client_id)).copied(),
-            });
-        }
+    }
+    let mut attended = std::collections::HashMap::new();
+    for a in attendance.into_iter().filter(|a| wanted.contains(&a.client_id)) {
+        attended.insert((a.session_id, a.client_id), (status(&a.status)?, minutes(a.minutes)));
+    }
+    let mut out = Vec::with_capacity(roster.len());
+    for r in roster {
+        let Some(s) = sessions.get(&r.session_id) else { continue };
+        out.push(ProgramEntry {
+            client: ClientId::from_uuid(r.client_id),
+            session: IopSessionId::from_uuid(s.id),
+            modality: Modality::parse(&s.modality).ok_or(StoreError::Corrupt("modality"))?,
+            slot: slot_of(s)?,
+            cancelled: s.status == "cancelled",
+            attendance: attended.get(&(r.session_id, r.client_id)).copied(),
+        });
     }
     out.sort_by_key(|e| (e.slot, e.client.as_uuid()));
     Ok(out)
@@ -441,6 +478,26 @@ pub(crate) async fn requirements(
             Ok((Modality::parse(&r.modality).ok_or(StoreError::Corrupt("modality"))?, minutes(r.sessions_per_week)))
         })
         .collect()
+}
+
+/// [`requirements`] for many clients: one query per 400 clients.
+pub(crate) async fn requirements_of(
+    txn: &DatabaseTransaction,
+    clients: &[ClientId],
+) -> Result<std::collections::BTreeMap<ClientId, Vec<(Modality, u16)>>, StoreError> {
+    let mut out: std::collections::BTreeMap<ClientId, Vec<(Modality, u16)>> = std::collections::BTreeMap::new();
+    for chunk in clients.chunks(400) {
+        for r in iop_requirement::Entity::find()
+            .filter(iop_requirement::Column::ClientId.is_in(chunk.iter().map(|c| c.as_uuid())))
+            .all(txn)
+            .await
+            .store()?
+        {
+            let modality = Modality::parse(&r.modality).ok_or(StoreError::Corrupt("modality"))?;
+            out.entry(ClientId::from_uuid(r.client_id)).or_default().push((modality, minutes(r.sessions_per_week)));
+        }
+    }
+    Ok(out)
 }
 
 pub(crate) async fn set_requirements(

@@ -13,6 +13,7 @@ mod error;
 mod inquiries;
 mod iop_attendance;
 mod iop_calendar;
+mod iop_feeds;
 mod measurement;
 mod migration;
 mod tx;

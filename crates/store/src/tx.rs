@@ -552,6 +552,13 @@ impl Tx for SeaTx {
         crate::continuum::episodes_of(&self.txn, client).await
     }
 
+    async fn episodes_of_clients(
+        &mut self,
+        clients: &[ClientId],
+    ) -> Result<std::collections::BTreeMap<ClientId, Vec<domain::episode::Episode>>, StoreError> {
+        crate::continuum::episodes_of_clients(&self.txn, clients).await
+    }
+
     async fn insert_episode_event(&mut self, event: &app::ports::EpisodeEvent) -> Result<(), StoreError> {
         crate::continuum::insert_episode_event(&self.txn, event).await
     }
@@ -1006,12 +1013,45 @@ impl Tx for SeaTx {
         crate::iop_attendance::requirements(&self.txn, client).await
     }
 
+    async fn requirements_of(
+        &mut self,
+        clients: &[ClientId],
+    ) -> Result<std::collections::BTreeMap<ClientId, Vec<(domain::iop::Modality, u16)>>, StoreError> {
+        crate::iop_attendance::requirements_of(&self.txn, clients).await
+    }
+
     async fn set_requirements(
         &mut self,
         client: ClientId,
         requirements: &[(domain::iop::Modality, u16)],
     ) -> Result<(), StoreError> {
         crate::iop_attendance::set_requirements(&self.txn, client, requirements).await
+    }
+
+    async fn insert_calendar_feed(&mut self, feed: &app::ports::CalendarFeed) -> Result<(), StoreError> {
+        crate::iop_feeds::insert(&self.txn, feed).await
+    }
+
+    async fn calendar_feed(&mut self, id: uuid::Uuid) -> Result<Option<app::ports::CalendarFeed>, StoreError> {
+        crate::iop_feeds::by_id(&self.txn, id).await
+    }
+
+    async fn calendar_feed_by_token(
+        &mut self,
+        token_hash: &str,
+    ) -> Result<Option<app::ports::CalendarFeed>, StoreError> {
+        crate::iop_feeds::by_token(&self.txn, token_hash).await
+    }
+
+    async fn calendar_feeds_of(
+        &mut self,
+        owner: app::ports::FeedOwner,
+    ) -> Result<Vec<app::ports::CalendarFeed>, StoreError> {
+        crate::iop_feeds::of(&self.txn, owner).await
+    }
+
+    async fn revoke_calendar_feed(&mut self, id: uuid::Uuid, at: OffsetDateTime) -> Result<bool, StoreError> {
+        crate::iop_feeds::revoke(&self.txn, id, at).await
     }
 
     async fn append_audit(&mut self, events: Vec<AuditEvent>) -> Result<(), StoreError> {

@@ -21,6 +21,8 @@ pub fn routes() -> Router<AppState> {
         .route("/Questionnaire", get(questionnaires))
         .route("/QuestionnaireResponse", get(questionnaire_responses))
         .route("/Observation", get(observations))
+        .route("/Appointment", get(appointments))
+        .route("/Encounter", get(encounters))
 }
 
 const FHIR_JSON: &str = "application/fhir+json";
@@ -318,6 +320,129 @@ async fn observations(
     }
 }
 
+// ---------------------------------------------------------------------------------------
+// The program: a client's sessions as Appointments, the attended ones as Encounters. Reads go
+// through `App::client_appointments` / `App::client_encounters`, which authorize (ReadClient)
+// and audit them.
+
+/// The session days a search's `date` parameters allow: `2026-12-01` (that day), or with a
+/// `eq`, `ge`, `gt`, `le` or `lt` prefix; repeated parameters narrow the range. Days are the
+/// sessions' days on their site's calendar.
+fn visit_range(pairs: &[(String, String)]) -> Result<app::visits::VisitRange, String> {
+    let f = time::macros::format_description!("[year]-[month]-[day]");
+    let mut r = app::visits::VisitRange::default();
+    for (_, v) in pairs.iter().filter(|(k, _)| k == "date") {
+        let (prefix, rest) = match v.get(..2) {
+            Some(p) if p.chars().all(|c| c.is_ascii_lowercase()) => (p, v.get(2..).unwrap_or("")),
+            _ => ("eq", v.as_str()),
+        };
+        let day = time::Date::parse(rest, f)
+            .map_err(|_| "date must be a day like 2026-12-01, with an optional ge, gt, le or lt prefix")?;
+        let (from, to) = match prefix {
+            "eq" => (Some(day), Some(day)),
+            "ge" => (Some(day), None),
+            "gt" => (day.next_day(), None),
+            "le" => (None, Some(day)),
+            "lt" => (None, day.previous_day()),
+            _ => return Err("date takes an eq, ge, gt, le or lt prefix".into()),
+        };
+        if let Some(from) = from {
+            r.from = Some(r.from.map_or(from, |f| f.max(from)));
+        }
+        if let Some(to) = to {
+            r.to = Some(r.to.map_or(to, |t| t.min(to)));
+        }
+    }
+    Ok(r)
+}
+
+fn visit_facts(v: &app::visits::Visit) -> fhir::VisitFacts<'_> {
+    use app::visits::VisitStatus;
+    fhir::VisitFacts {
+        session: v.session.id.as_uuid(),
+        client: v.client.as_uuid(),
+        modality: v.session.modality,
+        title: &v.session.title,
+        start: v.start,
+        end: v.end,
+        practitioner: v.session.staff().as_uuid(),
+        location: v.session.room.map(|room| {
+            let name = match &v.room_name {
+                Some(r) if v.site_name.is_empty() => r.clone(),
+                Some(r) => format!("{r}, {}", v.site_name),
+                None => v.site_name.clone(),
+            };
+            (room, name)
+        }),
+        outcome: match v.status {
+            VisitStatus::Booked => fhir::VisitOutcome::Booked,
+            VisitStatus::Cancelled => fhir::VisitOutcome::Cancelled,
+            VisitStatus::Attended(m) => fhir::VisitOutcome::Attended(m),
+            VisitStatus::Absent => fhir::VisitOutcome::Absent,
+        },
+        episode: v.episode.map(|e| e.as_uuid()),
+    }
+}
+
+/// The client and session days a program search names.
+fn visit_search(raw: Option<&str>) -> Result<(domain::ids::ClientId, app::visits::VisitRange), String> {
+    let pairs = search_pairs(raw.unwrap_or(""), &["patient", "date"])?;
+    Ok((patient_param(&pairs)?, visit_range(&pairs)?))
+}
+
+async fn appointments(
+    State(state): State<AppState>,
+    auth: Result<ApiAuth, crate::error::ApiError>,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let ApiAuth(auth) = match auth {
+        Ok(a) => a,
+        Err(e) => return refused(&e),
+    };
+    let (client, range) = match visit_search(q.as_deref()) {
+        Ok(p) => p,
+        Err(why) => return outcome(StatusCode::BAD_REQUEST, "invalid", &why),
+    };
+    match state.app.client_appointments(&auth.ctx, client, range).await {
+        Ok(visits) => {
+            let resources = visits
+                .iter()
+                .map(|v| {
+                    let a = fhir::appointment(&visit_facts(v));
+                    (a.id.clone(), a)
+                })
+                .collect();
+            let bundle = fhir::searchset("/fhir", "Appointment", resources);
+            fhir(StatusCode::OK, serde_json::to_value(bundle).unwrap_or_default())
+        }
+        Err(e) => app_outcome(e),
+    }
+}
+
+async fn encounters(
+    State(state): State<AppState>,
+    auth: Result<ApiAuth, crate::error::ApiError>,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let ApiAuth(auth) = match auth {
+        Ok(a) => a,
+        Err(e) => return refused(&e),
+    };
+    let (client, range) = match visit_search(q.as_deref()) {
+        Ok(p) => p,
+        Err(why) => return outcome(StatusCode::BAD_REQUEST, "invalid", &why),
+    };
+    match state.app.client_encounters(&auth.ctx, client, range).await {
+        Ok(visits) => {
+            let resources =
+                visits.iter().filter_map(|v| fhir::encounter(&visit_facts(v))).map(|e| (e.id.clone(), e)).collect();
+            let bundle = fhir::searchset("/fhir", "Encounter", resources);
+            fhir(StatusCode::OK, serde_json::to_value(bundle).unwrap_or_default())
+        }
+        Err(e) => app_outcome(e),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::parse_search;
@@ -335,5 +460,26 @@ mod tests {
         assert!(parse_search("date=2026-01-01").is_err());
         assert!(parse_search("action=client.stolen").is_err());
         assert!(parse_search("_count=ten").is_err());
+    }
+
+    #[test]
+    fn program_search_dates_narrow_to_session_days() {
+        use time::macros::date;
+        let r = |q: &str| super::visit_search(Some(q)).map(|(_, r)| (r.from, r.to));
+        let p = "patient=Patient/0190a1b2-0000-7000-8000-000000000001";
+        assert_eq!(r(p).unwrap(), (None, None));
+        assert_eq!(
+            r(&format!("{p}&date=2026-12-01")).unwrap(),
+            (Some(date!(2026 - 12 - 01)), Some(date!(2026 - 12 - 01)))
+        );
+        assert_eq!(
+            r(&format!("{p}&date=gt2026-12-01&date=lt2026-12-08")).unwrap(),
+            (Some(date!(2026 - 12 - 02)), Some(date!(2026 - 12 - 07)))
+        );
+        assert_eq!(r(&format!("{p}&date=ge2026-12-01")).unwrap(), (Some(date!(2026 - 12 - 01)), None));
+        assert!(r(&format!("{p}&date=sa2026-12-01")).is_err());
+        assert!(r(&format!("{p}&date=2026-12")).is_err());
+        assert!(r("date=2026-12-01").is_err(), "patient is required");
+        assert!(r(&format!("{p}&status=booked")).is_err(), "unknown parameter");
     }
 }

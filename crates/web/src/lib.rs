@@ -11,6 +11,7 @@ mod error;
 mod fhir_api;
 mod forms;
 mod headers;
+mod ics;
 mod metrics;
 mod ui;
 
@@ -64,6 +65,7 @@ pub fn router(state: AppState) -> Router {
         .merge(ui::routes())
         .nest("/api/v1", api::routes())
         .nest("/fhir", fhir_api::routes())
+        .merge(ics::routes())
         .route("/api/openapi.json", axum::routing::get(api::openapi::serve))
         .merge(health_routes())
         .fallback(error::not_found)

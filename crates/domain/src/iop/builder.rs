@@ -55,23 +55,42 @@
 //!   − excess(c),   excess(c) = total minutes of c's sessions − c.required_minutes
 //! ```
 //! A client is *placed* when their assignments meet their requirement; unplaced clients add
-//! nothing. The excess counts every scheduled minute beyond the level minimum (non-clinical
-//! case management included: it is still the client's time). So: place as many clients as
-//! possible, then keep series (one kept series outweighs 20 minutes of overfill), then don't
-//! overfill. [`score`] computes it for any assignment.
+//! nothing. The excess counts every scheduled minute beyond the level minimum, fixed sessions
+//! and non-clinical case management included (it is still the client's time). So: place as
+//! many clients as possible, then keep series (one kept series outweighs 20 minutes of
+//! overfill), then don't overfill. The weights are not strictly lexicographic, but a placed
+//! client outweighs the continuity and overfill a week of one client can carry. [`score`]
+//! computes the objective of any assignment.
 //!
 //! # Algorithm
-//! 1. For one client against the current seats, an exact dynamic programme over their open
-//!    sessions sorted by end time (weighted interval scheduling, with the state = clinical
-//!    minutes so far, capped at the requirement, × count per required modality, capped)
-//!    finds the best-valued non-overlapping set that meets the requirement, or proves none.
-//! 2. Greedy construction: clients in two orders (least slack in their availability first;
-//!    smallest requirement first), each inserted with (1); the better start is kept.
-//! 3. Local search (large-neighbourhood, deterministic): remove a few clients that share a
-//!    session (or block a lost series, or block an unplaced client) and re-insert them in a
-//!    different order; keep the result unless the objective dropped. Then re-optimise each
-//!    client alone until nothing improves.
-//! 4. Explain every unplaced client (see above).
+//! 1. **One client, exactly.** Against the seats and loads left, a dynamic programme over the
+//!    client's open sessions sorted by end time (weighted interval scheduling; state = clinical
+//!    minutes so far in steps of their gcd, capped at the requirement × count per required
+//!    modality, capped) finds the best-valued non-overlapping set that meets the requirement,
+//!    or proves there is none. When that set would take more of a facilitator than they have
+//!    left, the facilitator's picks are counted in the state too (exact), or, if that would
+//!    grow the state too much, the offending pick is banned and the programme rerun.
+//! 2. **Greedy start**: clients in two orders (least slack in their availability first;
+//!    smallest requirement first), each inserted with (1); the better week is kept.
+//! 3. **Prices** (Lagrangian relaxation of seats and loads, projected subgradient): a price
+//!    per session and per facilitator, raised where demand exceeds supply; at given prices the
+//!    clients are independent, each taking their best priced plan with (1) or staying out.
+//!    Every few rounds a feasible week is rebuilt, clients in order of priced worth, each
+//!    plan steered by the prices; at the end it is rebuilt repeatedly with the clients left
+//!    out moving to the front (squeaky wheel). The best week and its prices are kept.
+//! 4. **Local search** (large neighbourhoods): remove the clients of a session and an
+//!    overlapping one, or those blocking a lost series, or those blocking an unplaced client,
+//!    and re-insert them in another order; keep the result unless the objective dropped. The
+//!    first half of the moves inserts with the prices steering (to place more clients), the
+//!    second half without (for continuity and overfill).
+//! 5. **Polish**: every client re-optimised alone, and every client whose last-week series is
+//!    full tried in the seat of a member who had no continuity there, for a few passes.
+//! 6. Explain every unplaced client (see above).
+//!
+//! Steering (the prices, and a fixed price on one-to-one slots of a modality the client does
+//! not require, which someone else's requirement may hang on) only chooses among a client's
+//! plans; every decision to keep or undo a change is made on the true objective. The effort
+//! is set by [`Options`]; `bench/schedule.sh` measures it against an exact solver.
 
 use serde::{Deserialize, Serialize};
 use time::{Time, Weekday};
@@ -251,18 +270,20 @@ pub struct Proposal {
     pub score: Score,
 }
 
-/// Knobs of the local search. The defaults keep a 200-client week well under a second.
+/// Knobs of the search. The defaults keep a 200-client week well under a second.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Options {
     /// Seed of the search's pseudo-random choices.
     pub seed: u64,
+    /// Rounds of the Lagrangian phase (pricing seats and loads).
+    pub rounds: u32,
     /// Local-search moves per client (0: greedy construction and single-client polish only).
     pub effort: u32,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { seed: 0x5EED_5CED, effort: 12 }
+        Options { seed: 0x5EED_5CED, rounds: 24, effort: 12 }
     }
 }
 
@@ -461,15 +482,16 @@ pub fn build(instance: &Instance) -> Result<Proposal, InstanceError> {
     build_with(instance, &Options::default())
 }
 
-/// Builds a proposal: greedy construction, local search, then an explanation for each client
-/// left unplaced. Every hard constraint holds in the result.
+/// Builds a proposal (greedy start, prices and rebuilds, local search; see the module docs),
+/// then explains each client left unplaced. Every hard constraint holds in the result.
 pub fn build_with(instance: &Instance, options: &Options) -> Result<Proposal, InstanceError> {
     let model = Model::new(instance)?;
     let mut search = Search::new(&model, options.seed);
-    search.negotiate(NEGOTIATION_ROUNDS);
     search.construct();
+    search.lagrange(options.rounds);
     let moves = u64::from(options.effort) * instance.clients.len() as u64;
-    search.improve(moves);
+    search.improve(moves / 2, true);
+    search.improve(moves - moves / 2, false);
     search.polish();
     let mut assignments = Vec::with_capacity(instance.clients.len());
     let mut unplaced = Vec::new();
@@ -485,17 +507,53 @@ pub fn build_with(instance: &Instance, options: &Options) -> Result<Proposal, In
     Ok(Proposal { assignments, unplaced, score })
 }
 
+/// The proposal for assignments a coordinator has edited: the objective, and every client whose
+/// assignments do not meet their requirement listed as unplaced, with the reason the builder
+/// would give against the seats the others now take. Run [`check`] on it before applying: this
+/// lists, it does not verify.
+pub fn proposal_from(instance: &Instance, assignments: Vec<Vec<usize>>) -> Result<Proposal, InstanceError> {
+    let model = Model::new(instance)?;
+    let mut search = Search::new(&model, 0);
+    let mut short = Vec::new();
+    for (c, client) in instance.clients.iter().enumerate() {
+        let list = assignments.get(c).map_or(&[][..], |l| l.as_slice());
+        let plan: Vec<usize> =
+            list.iter().copied().filter(|&s| s < instance.sessions.len() && !client.fixed.contains(&s)).collect();
+        search.apply(c, plan, 0);
+        if !Dose::of(instance, client, list).meets(client) {
+            short.push(c);
+        }
+    }
+    let mut unplaced = Vec::with_capacity(short.len());
+    for c in short {
+        let saved = search.save(c);
+        search.remove(c);
+        unplaced.push(Unplaced { client: c, reason: search.diagnose(c) });
+        search.restore(vec![saved]);
+    }
+    let score = score(instance, &assignments);
+    Ok(Proposal { assignments, unplaced, score })
+}
+
 // ---------------------------------------------------------------------------------------------
 // The prepared model: per-session numbers and, per client, the sessions open to them in the
 // order the dynamic programme needs.
 
 const NEG: i32 = i32::MIN / 4;
-/// Congestion prices of `negotiate`, in minutes of value: per unit of overuse a session or
-/// facilitator would suffer now (times the round number), and per unit it suffered in a round.
-const PRESENT_PRICE: i32 = 4;
-const NEGOTIATION_ROUNDS: u32 = 12;
-const HISTORY_PRICE: i32 = 6;
+/// How much counting facilitator picks may multiply a client's state space before the
+/// builder falls back from the exact programme to banning picks.
+const EXACT_LIMIT_GROWTH: usize = 8;
+/// How often (in rounds) the Lagrangian phase builds a feasible week.
+const RECOVER_EVERY: u32 = 8;
+/// Feasible weeks built at the unpriced start of the Lagrangian phase, and at its end.
+const EARLY_REBUILDS: u32 = 8;
+const REBUILDS: u32 = 32;
+/// Steering price of a one-to-one session of a modality the client does not require: such a
+/// slot may trim overfill, but someone else's requirement may hang on it.
+const SPARE_PRICE: i32 = 100;
 const NO_NEED: u8 = u8::MAX;
+/// Passes of the final polish (each re-optimises every client and tries every series swap).
+const POLISH_PASSES: u32 = 3;
 
 struct Model<'a> {
     inst: &'a Instance,
@@ -520,11 +578,13 @@ struct Prep {
     open: Vec<usize>,
     /// Per open session: how many of `open` end before it starts (its compatible prefix).
     pred: Vec<usize>,
-    /// Per open session: clinical minutes in steps of `unit`, the need it counts toward
+    /// Per open session: clinical minutes in steps (see `m_cap`), the need it counts toward
     /// (or `NO_NEED`), and its value (continuity bonus minus minutes).
     steps: Vec<u32>,
     need_of: Vec<u8>,
     value: Vec<i32>,
+    /// Per open session: a one-to-one session of a modality the client does not require.
+    spare: Vec<bool>,
     /// Minute steps (of the gcd of the open sessions' clinical minutes) still needed beyond
     /// the fixed sessions: exact, since every sum of those minutes is a multiple of the step.
     m_cap: u32,
@@ -536,6 +596,8 @@ struct Prep {
     base_value: i64,
     /// Clinical minutes reachable inside the availability with every session open.
     max_minutes: u32,
+    /// Some session of the week (fixed or not) lies inside the availability.
+    inside_any: bool,
 }
 
 impl Prep {
@@ -748,12 +810,16 @@ impl<'a> Model<'a> {
         let mut steps = Vec::with_capacity(open.len());
         let mut need_of = Vec::with_capacity(open.len());
         let mut value = Vec::with_capacity(open.len());
+        let mut spare = Vec::with_capacity(open.len());
         for &i in &open {
             let s = &sessions[i];
             steps.push(clinical(i) / unit);
             need_of.push(needs.iter().position(|&(m, _)| m == s.modality).map_or(NO_NEED, |k| k as u8));
             let bonus = if client.last_week.contains(&s.series) { CONTINUITY_WEIGHT as i32 } else { 0 };
             value.push(bonus - i32::from(s.slot.minutes));
+            spare.push(
+                s.modality.is_one_to_one() && !client.required_modalities.iter().any(|n| n.modality == s.modality),
+            );
         }
         // Most clinical minutes with every session open: weighted interval scheduling.
         let mut best = vec![0u32; open.len() + 1];
@@ -761,83 +827,141 @@ impl<'a> Model<'a> {
             best[j + 1] = best[j].max(best[pred[j]] + clinical(open[j]));
         }
         let max_minutes = fixed.clinical + best[open.len()];
+        let inside_any = sessions.iter().any(|s| client.availability.iter().any(|w| w.contains(&s.slot)));
         let base_value =
             PLACED_WEIGHT + i64::from(client.required_minutes) + CONTINUITY_WEIGHT * i64::from(fixed.continuity)
                 - i64::from(fixed.total);
-        Ok(Prep { open, pred, steps, need_of, value, m_cap, needs, qnext, q_len, base_value, max_minutes })
+        Ok(Prep {
+            open,
+            pred,
+            steps,
+            need_of,
+            value,
+            spare,
+            m_cap,
+            needs,
+            qnext,
+            q_len,
+            base_value,
+            max_minutes,
+            inside_any,
+        })
     }
 
     /// The best set of open sessions for client `c` among those `ok` allows, with its value in
     /// the objective; `None` when no such set meets the requirement. Exact (see the module
-    /// docs) for the value less `price` (per session; empty for none), which only steers the
-    /// choice: the value returned is the true one.
+    /// docs) for the value less `price` (per session; empty for none) less, with `spare_price`,
+    /// `SPARE_PRICE` per spare one-to-one session: both only steer the choice, the value
+    /// returned is the true one. `limits` caps how many sessions of a facilitator the plan may
+    /// take, `(facilitator, at most)`; each one multiplies the state space by `at most + 1`.
     fn best_plan(
         &self,
         c: usize,
         ok: impl Fn(usize) -> bool,
         price: &[i32],
-        f: &mut Vec<i32>,
+        spare_price: bool,
+        limits: &[(usize, u32)],
+        work: &mut Work,
     ) -> Option<(Vec<usize>, i64)> {
         let p = &self.clients[c];
         let n = p.open.len();
-        let w = p.states();
+        let base = p.states();
         let mw = p.m_cap as usize + 1;
-        let worth = |j: usize| p.value[j] - price.get(p.open[j]).copied().unwrap_or(0);
+        let mut strides = Vec::with_capacity(limits.len());
+        let mut l_len = 1usize;
+        for &(_, r) in limits {
+            strides.push(l_len);
+            l_len *= r as usize + 1;
+        }
+        let w = base * l_len;
+        let limit_of = |j: usize| limits.iter().position(|&(fac, _)| fac == self.fac[p.open[j]]);
+        // The limit counter after taking open session j, or None when it would pass the limit.
+        let lnext = |j: usize, l: usize| match limit_of(j) {
+            None => Some(l),
+            Some(i) => {
+                let r = limits[i].1 as usize;
+                ((l / strides[i]) % (r + 1) < r).then_some(l + strides[i])
+            }
+        };
+        let worth = |j: usize| {
+            let spare = if spare_price && p.spare[j] { SPARE_PRICE } else { 0 };
+            p.value[j] - price.get(p.open[j]).copied().unwrap_or(0) - spare
+        };
+        // Row j holds the best values over the first j open sessions. A session `ok` refuses
+        // adds nothing, so its row is the previous one: `row[j]` maps j to the row stored.
+        let (f, row) = (&mut work.f, &mut work.rows);
+        row.clear();
+        row.push(0);
+        let mut stored = 1usize;
+        for j in 0..n {
+            row.push(if ok(p.open[j]) { stored } else { row[j] });
+            if row[j + 1] == stored {
+                stored += 1;
+            }
+        }
         f.clear();
-        f.resize((n + 1) * w, NEG);
+        f.resize(stored * w, NEG);
         f[0] = 0;
         for j in 0..n {
-            let (lo, hi) = f.split_at_mut((j + 1) * w);
-            let dst = &mut hi[..w];
-            dst.copy_from_slice(&lo[j * w..]);
-            if !ok(p.open[j]) {
+            let r = row[j + 1];
+            if r == row[j] {
                 continue;
             }
-            let src = &lo[p.pred[j] * w..(p.pred[j] + 1) * w];
+            let (lo, hi) = f.split_at_mut(r * w);
+            let dst = &mut hi[..w];
+            dst.copy_from_slice(&lo[row[j] * w..(row[j] + 1) * w]);
+            let from_row = row[p.pred[j]];
+            let src = &lo[from_row * w..(from_row + 1) * w];
             let v = worth(j);
             let u = p.steps[j] as usize;
-            for q0 in 0..p.q_len {
-                let q1 = match p.need_of[j] {
-                    NO_NEED => q0,
-                    k => p.qnext[k as usize][q0] as usize,
-                };
-                let row = &src[q0 * mw..(q0 + 1) * mw];
-                for (m0, &x) in row.iter().enumerate() {
-                    if x == NEG {
-                        continue;
-                    }
-                    let s1 = q1 * mw + (m0 + u).min(mw - 1);
-                    if x + v > dst[s1] {
-                        dst[s1] = x + v;
+            for l0 in 0..l_len {
+                let Some(l1) = lnext(j, l0) else { continue };
+                for q0 in 0..p.q_len {
+                    let q1 = match p.need_of[j] {
+                        NO_NEED => q0,
+                        k => p.qnext[k as usize][q0] as usize,
+                    };
+                    let from = l0 * base + q0 * mw;
+                    let to = l1 * base + q1 * mw;
+                    for (m0, &x) in src[from..from + mw].iter().enumerate() {
+                        if x == NEG {
+                            continue;
+                        }
+                        let s1 = to + (m0 + u).min(mw - 1);
+                        if x + v > dst[s1] {
+                            dst[s1] = x + v;
+                        }
                     }
                 }
             }
         }
-        let goal = p.goal();
-        if f[n * w + goal] == NEG {
+        let last = &f[row[n] * w..(row[n] + 1) * w];
+        let goal = (0..l_len).map(|l| l * base + p.goal()).max_by_key(|&s| (last[s], std::cmp::Reverse(s)))?;
+        if last[goal] == NEG {
             return None;
         }
-        // Walk back: a row that equals the previous one at this state did not need session j.
+        // Walk back: a session whose row equals the previous one at this state was not needed.
         let mut plan = Vec::new();
         let mut value = p.base_value;
         let (mut j, mut s) = (n, goal);
         while j > 0 {
-            let here = f[j * w + s];
-            if here == f[(j - 1) * w + s] {
+            let (here_row, prev_row) = (row[j], row[j - 1]);
+            let here = f[here_row * w + s];
+            if here_row == prev_row || here == f[prev_row * w + s] {
                 j -= 1;
                 continue;
             }
             let e = j - 1;
-            let row = p.pred[e];
+            let back = row[p.pred[e]];
             let v = worth(e);
             let from = (0..w).find(|&s0| {
-                let x = f[row * w + s0];
-                x != NEG && p.next(e, s0) == s && x + v == here
+                let x = f[back * w + s0];
+                x != NEG && lnext(e, s0 / base).is_some_and(|l1| l1 * base + p.next(e, s0 % base) == s) && x + v == here
             })?;
             plan.push(p.open[e]);
             value += i64::from(p.value[e]);
             s = from;
-            j = row;
+            j = p.pred[e];
         }
         plan.reverse();
         Some((plan, value))
@@ -846,6 +970,13 @@ impl<'a> Model<'a> {
 
 // ---------------------------------------------------------------------------------------------
 // The search.
+
+/// Scratch space of the dynamic programme, reused across calls.
+#[derive(Default)]
+struct Work {
+    f: Vec<i32>,
+    rows: Vec<usize>,
+}
 
 struct Rng(u64);
 
@@ -875,10 +1006,12 @@ struct Search<'m> {
     /// Per session, the clients assigned to it by the search (fixed ones are not listed).
     members: Vec<Vec<usize>>,
     rng: Rng,
-    work: Vec<i32>,
+    work: Work,
     /// Per session, the congestion price that steers insertions away from what others need
     /// (learnt by `negotiate`); it never enters the objective.
     steer: Vec<i32>,
+    /// Per client, how many rebuilds left them out though they have a plan on their own.
+    blame: Vec<u32>,
 }
 
 /// A client's state before a move, to put back if the move is rejected.
@@ -902,8 +1035,9 @@ impl<'m> Search<'m> {
             total: 0,
             members: vec![Vec::new(); m.cap.len()],
             rng: Rng(seed),
-            work: Vec::new(),
+            work: Work::default(),
             steer: Vec::new(),
+            blame: vec![0; n],
         }
     }
 
@@ -940,29 +1074,51 @@ impl<'m> Search<'m> {
     fn plan_for(&mut self, c: usize, seats: bool, loads: bool, steered: bool) -> Option<(Vec<usize>, i64)> {
         let m = self.m;
         let price: &[i32] = if steered { &self.steer } else { &[] };
+        let (used, load) = (&self.used, &self.load);
+        let ok = |s: usize| (!seats || used[s] < m.cap[s]) && (!loads || load[m.fac[s]] < m.max_load[m.fac[s]]);
+        let (plan, value) = m.best_plan(c, ok, price, steered, &[], &mut self.work)?;
+        let room = |f: usize| m.max_load[f] - load[f];
+        let over = |plan: &[usize]| {
+            plan.iter().any(|&s| plan.iter().filter(|&&t| m.fac[t] == m.fac[s]).count() as u32 > room(m.fac[s]))
+        };
+        if !loads || !over(&plan) {
+            return Some((plan, value));
+        }
+        // The plan takes more of some facilitator than they have left. Count, in the state,
+        // the picks of every facilitator the client could overload (exact) when that stays
+        // small; otherwise ban an offending pick and retry (a heuristic that stays feasible).
+        let mut mine = vec![0u32; m.max_load.len()];
+        for &s in &m.clients[c].open {
+            if ok(s) {
+                mine[m.fac[s]] += 1;
+            }
+        }
+        let mut limits: Vec<(usize, u32)> = Vec::new();
+        let mut size = m.clients[c].states();
+        for (f, &k) in mine.iter().enumerate() {
+            if k > room(f) {
+                limits.push((f, room(f)));
+                size = size.saturating_mul(room(f) as usize + 1);
+            }
+        }
+        if size <= (m.clients[c].states() * EXACT_LIMIT_GROWTH).min(MAX_STATES) {
+            return m.best_plan(c, ok, price, steered, &limits, &mut self.work);
+        }
         let mut banned: Vec<usize> = Vec::new();
-        // The programme cannot count one facilitator's load across several of its picks; when
-        // a plan would push a facilitator over, ban that facilitator's dearest pick and retry.
-        for _ in 0..=m.clients[c].open.len() {
-            let (used, load) = (&self.used, &self.load);
-            let ok = |s: usize| {
-                (!seats || used[s] < m.cap[s])
-                    && (!loads || load[m.fac[s]] < m.max_load[m.fac[s]])
-                    && !banned.contains(&s)
+        let mut plan = plan;
+        for _ in 0..m.clients[c].open.len() {
+            let Some(&s) =
+                plan.iter().find(|&&s| plan.iter().filter(|&&t| m.fac[t] == m.fac[s]).count() as u32 > room(m.fac[s]))
+            else {
+                break;
             };
-            let (plan, value) = m.best_plan(c, ok, price, &mut self.work)?;
-            if !loads {
-                return Some((plan, value));
+            banned.push(s);
+            let ok2 = |t: usize| ok(t) && !banned.contains(&t);
+            let (next, v) = m.best_plan(c, ok2, price, steered, &[], &mut self.work)?;
+            if !over(&next) {
+                return Some((next, v));
             }
-            let over = plan.iter().copied().find(|&s| {
-                let f = m.fac[s];
-                let mine = plan.iter().filter(|&&t| m.fac[t] == f).count() as u32;
-                load[f] + mine > m.max_load[f]
-            });
-            match over {
-                None => return Some((plan, value)),
-                Some(s) => banned.push(s),
-            }
+            plan = next;
         }
         None
     }
@@ -994,69 +1150,139 @@ impl<'m> Search<'m> {
         }
     }
 
-    /// Negotiated congestion (after PathFinder, the FPGA router): every client repeatedly
-    /// takes their best plan ignoring seats and loads, but paying for sessions and
-    /// facilitators in proportion to how over-demanded they are now (growing each round) and
-    /// have been (accumulating). Clients with alternatives learn to leave the contested
-    /// sessions to those without; the prices then steer every insertion.
-    fn negotiate(&mut self, rounds: u32) {
+    /// Prices for seats and loads from a Lagrangian relaxation (projected subgradient, steps
+    /// scaled by supply): at given prices the clients are independent, each taking their best
+    /// priced plan, or none if no plan is worth its price; prices rise where demand exceeds
+    /// supply and fall where seats go spare. At the start (no prices) a few feasible weeks are
+    /// built, then one every `RECOVER_EVERY` rounds, and at the end `REBUILDS` more at the
+    /// prices of the best week so far: each inserts the clients in order of their priced worth
+    /// with the prices steering each plan, the clients left out by earlier builds first
+    /// (squeaky wheel). The best week and its prices are kept; the prices then steer the local
+    /// search. In the rounds allowed the subgradient is far from converged on crowded weeks;
+    /// the prices still move clients with alternatives off contested seats, which is what the
+    /// builds need.
+    fn lagrange(&mut self, rounds: u32) {
         let m = self.m;
+        let n = m.inst.clients.len();
         let (ns, nf) = (m.cap.len(), m.max_load.len());
-        let mut hist_s = vec![0i32; ns];
-        let mut hist_f = vec![0i32; nf];
-        let mut dem_s: Vec<i64> = m.base_used.iter().map(|&x| i64::from(x)).collect();
-        let mut dem_f: Vec<i64> = m.base_load.iter().map(|&x| i64::from(x)).collect();
-        let mut plans: Vec<Vec<usize>> = vec![Vec::new(); m.inst.clients.len()];
+        let room_s: Vec<f64> = (0..ns).map(|s| f64::from(m.cap[s] - m.base_used[s])).collect();
+        let room_f: Vec<f64> = (0..nf).map(|f| f64::from(m.max_load[f] - m.base_load[f])).collect();
+        let mut lam = vec![0f64; ns];
+        let mut mu = vec![0f64; nf];
         let mut price = vec![0i32; ns];
-        let over = |d: i64, cap: u32| (d + 1 - i64::from(cap)).clamp(0, 1000) as i32;
-        for round in 0..rounds {
-            let present = PRESENT_PRICE * (round as i32 + 1);
-            for c in 0..m.inst.clients.len() {
-                for s in std::mem::take(&mut plans[c]) {
-                    dem_s[s] -= 1;
-                    dem_f[m.fac[s]] -= 1;
-                }
-                for &s in &m.clients[c].open {
-                    let f = m.fac[s];
-                    price[s] =
-                        hist_s[s] + hist_f[f] + present * (over(dem_s[s], m.cap[s]) + over(dem_f[f], m.max_load[f]));
-                }
-                if let Some((plan, _)) = m.best_plan(c, |_| true, &price, &mut self.work) {
-                    for &s in &plan {
-                        dem_s[s] += 1;
-                        dem_f[m.fac[s]] += 1;
+        let mut worth = vec![i64::MIN; n];
+        let (mut theta, mut stall) = (1.0f64, 0u32);
+        // The best dual (upper bound) seen, with its prices and the clients' worth at them.
+        let mut best_dual: (f64, Vec<i32>, Vec<i64>) = (f64::INFINITY, Vec::new(), Vec::new());
+        // The best week so far (from `construct` to start with), its prices and worths.
+        let mut best = (self.total, (0..n).map(|c| self.save(c)).collect::<Vec<_>>(), Vec::new(), Vec::new());
+        for round in 0..rounds.max(1) {
+            for (s, p) in price.iter_mut().enumerate() {
+                *p = (lam[s] + mu[m.fac[s]]).round().min(1e6) as i32;
+            }
+            let mut dem_s = vec![0f64; ns];
+            let mut dem_f = vec![0f64; nf];
+            let mut dual: f64 = lam.iter().zip(&room_s).map(|(l, r)| l * r).sum::<f64>()
+                + mu.iter().zip(&room_f).map(|(l, r)| l * r).sum::<f64>();
+            for (c, w) in worth.iter_mut().enumerate() {
+                *w = i64::MIN;
+                if let Some((plan, value)) = m.best_plan(c, |_| true, &price, false, &[], &mut self.work) {
+                    let v = value - plan.iter().map(|&s| i64::from(price[s])).sum::<i64>();
+                    *w = v;
+                    if v > 0 {
+                        dual += v as f64;
+                        for &s in &plan {
+                            dem_s[s] += 1.0;
+                            dem_f[m.fac[s]] += 1.0;
+                        }
                     }
-                    plans[c] = plan;
                 }
             }
-            let mut clear = true;
-            for s in 0..ns {
-                let o = dem_s[s] - i64::from(m.cap[s]);
-                if o > 0 {
-                    hist_s[s] = hist_s[s].saturating_add(HISTORY_PRICE * o.min(1000) as i32);
-                    clear = false;
+            if dual < best_dual.0 - 0.5 {
+                best_dual = (dual, price.clone(), worth.clone());
+                stall = 0;
+            } else {
+                stall += 1;
+                if stall >= 5 {
+                    theta /= 2.0;
+                    stall = 0;
                 }
             }
-            for f in 0..nf {
-                let o = dem_f[f] - i64::from(m.max_load[f]);
-                if o > 0 {
-                    hist_f[f] = hist_f[f].saturating_add(HISTORY_PRICE * o.min(1000) as i32);
-                    clear = false;
+            // Feasible weeks: at the start (unpriced, where a roomy week is already solved) a
+            // few squeaky-wheel rebuilds, which also give the step rule a sound lower bound;
+            // then one every few rounds.
+            let rebuilds = if round == 0 {
+                EARLY_REBUILDS
+            } else if round % RECOVER_EVERY == 0 {
+                1
+            } else {
+                0
+            };
+            self.steer = price.clone();
+            for _ in 0..rebuilds {
+                self.recover(&worth);
+                if self.total > best.0 {
+                    best = (self.total, (0..n).map(|c| self.save(c)).collect(), price.clone(), worth.clone());
                 }
             }
-            let os: i64 = (0..ns).map(|s| (dem_s[s] - i64::from(m.cap[s])).max(0)).sum();
-            let of: i64 = (0..nf).map(|f| (dem_f[f] - i64::from(m.max_load[f])).max(0)).sum();
-            let planned = plans.iter().filter(|p| !p.is_empty()).count();
-            std::eprintln!("DEBUG round {round} over_s {os} over_f {of} planned {planned}");
-            let _ = (os, of, planned);
-            if clear {
+            let lower = best.0 as f64;
+            let gs: Vec<f64> = (0..ns)
+                .map(|s| if lam[s] > 0.0 || dem_s[s] > room_s[s] { dem_s[s] - room_s[s] } else { 0.0 })
+                .collect();
+            let gf: Vec<f64> =
+                (0..nf).map(|f| if mu[f] > 0.0 || dem_f[f] > room_f[f] { dem_f[f] - room_f[f] } else { 0.0 }).collect();
+            // Scaled by supply: a load of 90 and a room of 10 move on the same relative footing.
+            let norm: f64 = gs.iter().zip(&room_s).chain(gf.iter().zip(&room_f)).map(|(g, r)| g * g / r.max(1.0)).sum();
+            if norm == 0.0 {
                 break;
             }
+            let step = theta * (dual - lower).max(1.0) / norm;
+            for ((l, g), r) in lam.iter_mut().zip(&gs).zip(&room_s) {
+                *l = (*l + step * g / r.max(1.0)).clamp(0.0, 1e6);
+            }
+            for ((l, g), r) in mu.iter_mut().zip(&gf).zip(&room_f) {
+                *l = (*l + step * g / r.max(1.0)).clamp(0.0, 1e6);
+            }
         }
-        self.steer = (0..ns).map(|s| hist_s[s] + hist_f[m.fac[s]]).collect();
+        // Squeaky wheel at the prices that gave the best week: rebuild repeatedly, the clients
+        // left out each time moving up.
+        let (price, worth) =
+            if best.2.is_empty() { (best_dual.1, best_dual.2) } else { (best.2.clone(), best.3.clone()) };
+        self.steer = price;
+        for _ in 0..REBUILDS {
+            self.recover(&worth);
+            if self.total > best.0 {
+                best = (self.total, (0..n).map(|c| self.save(c)).collect(), self.steer.clone(), worth.clone());
+            }
+        }
+        let (_, saved, price, _) = best;
+        for c in 0..n {
+            self.remove(c);
+        }
+        self.restore(saved);
+        self.steer = price;
     }
 
-    /// Greedy construction in two orders; keeps the better.
+    /// A feasible week from scratch: clients in order of their priced worth (most first),
+    /// each taking the best plan left for them as steered by the current prices.
+    /// Clients left out of earlier attempts go first (squeaky-wheel ordering): a client
+    /// placed last time can usually still be placed when moved back, the reverse is rarer.
+    fn recover(&mut self, worth: &[i64]) {
+        let n = self.m.inst.clients.len();
+        for c in 0..n {
+            self.remove(c);
+        }
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by_key(|&c| (std::cmp::Reverse(self.blame[c]), std::cmp::Reverse(worth[c]), c));
+        for c in order {
+            if !self.insert(c, true) && worth[c] != i64::MIN {
+                self.blame[c] += 1;
+            }
+        }
+    }
+
+    /// Greedy construction in two orders (least slack in their availability first; smallest
+    /// requirement first); keeps the better.
     fn construct(&mut self) {
         let m = self.m;
         let n = m.inst.clients.len();
@@ -1082,7 +1308,7 @@ impl<'m> Search<'m> {
     }
 
     /// Large-neighbourhood search: `moves` destroy-and-repair steps.
-    fn improve(&mut self, moves: u64) {
+    fn improve(&mut self, moves: u64, steered: bool) {
         let n = self.m.inst.clients.len();
         if n == 0 || self.m.cap.is_empty() {
             return;
@@ -1100,17 +1326,7 @@ impl<'m> Search<'m> {
                     order.push(c);
                 }
             }
-            let before = self.total;
-            let saved: Vec<Saved> = order.iter().map(|&c| self.save(c)).collect();
-            for &c in &order {
-                self.remove(c);
-            }
-            for &c in &order {
-                self.insert(c, true);
-            }
-            if self.total < before {
-                self.restore(saved);
-            }
+            self.attempt(&order, steered);
         }
     }
 
@@ -1215,19 +1431,60 @@ impl<'m> Search<'m> {
     /// retries every unplaced client.
     fn polish(&mut self) {
         let n = self.m.inst.clients.len();
-        for _ in 0..8 {
+        for _ in 0..POLISH_PASSES {
             let before = self.total;
             for c in 0..n {
-                let saved = vec![self.save(c)];
-                let old = self.total;
-                self.remove(c);
-                self.insert(c, false);
-                if self.total < old {
-                    self.restore(saved);
-                }
+                self.attempt(&[c], false);
             }
+            self.swap_for_series();
             if self.total == before {
                 break;
+            }
+        }
+    }
+
+    /// Removes `order`, re-inserts it in that order, and keeps the result unless the objective
+    /// dropped (then puts everything back). True when it rose.
+    fn attempt(&mut self, order: &[usize], steered: bool) -> bool {
+        let before = self.total;
+        let saved: Vec<Saved> = order.iter().map(|&c| self.save(c)).collect();
+        for &c in order {
+            self.remove(c);
+        }
+        for &c in order {
+            self.insert(c, steered);
+        }
+        if self.total < before {
+            self.restore(saved);
+        }
+        self.total > before
+    }
+
+    /// For every placed client and every series they had last week whose session is full
+    /// now: let them take a seat from a member who had no continuity there, the member
+    /// re-planning afterwards, if that raises the objective.
+    fn swap_for_series(&mut self) {
+        let m = self.m;
+        for c in 0..m.inst.clients.len() {
+            let client = &m.inst.clients[c];
+            if !self.placed[c] || client.last_week.is_empty() {
+                continue;
+            }
+            for &s in &m.clients[c].open {
+                let series = m.inst.sessions[s].series;
+                if !client.last_week.contains(&series) || self.plan[c].contains(&s) || self.used[s] < m.cap[s] {
+                    continue;
+                }
+                let others: Vec<usize> = self.members[s]
+                    .iter()
+                    .copied()
+                    .filter(|&o| !m.inst.clients[o].last_week.contains(&series))
+                    .collect();
+                for o in others {
+                    if self.attempt(&[c, o], false) {
+                        break;
+                    }
+                }
             }
         }
     }
@@ -1237,7 +1494,7 @@ impl<'m> Search<'m> {
         let m = self.m;
         let p = &m.clients[c];
         let client = &m.inst.clients[c];
-        if p.open.is_empty() {
+        if !p.inside_any {
             return Blocker::NoAvailability;
         }
         for &(modality, need) in &p.needs {

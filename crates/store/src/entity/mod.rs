@@ -5,6 +5,7 @@ pub mod aftercare_plan;
 pub mod audit_event;
 pub mod audit_head;
 pub mod bed;
+pub mod calendar_feed;
 pub mod care_team_member;
 pub mod client;
 pub mod client_contact;

@@ -70,6 +70,17 @@ async fn the_demo_center_fills_every_screen_and_only_once() {
     assert!(this_week >= 10, "the program has sessions this week: {this_week}");
     assert!(on_rosters > 0, "clients on the rosters");
     assert!(cancelled >= 1 && substitutes >= 1, "cancelled {cancelled}, substitutes {substitutes}");
+    // Attendance: a dose dashboard with someone to act on this week, and outreach to do.
+    let dose = get("/api/v1/iop/compliance").await;
+    let dose = dose.as_array().unwrap();
+    assert!(!dose.is_empty(), "dose rows");
+    assert!(dose.iter().any(|r| r["needs_action"] == true), "someone at risk this week: {dose:?}");
+    assert!(!get("/api/v1/outreach").await.as_array().unwrap().is_empty(), "outreach after an unexcused absence");
+    let last_week = get_week(&app, &token, app.app.today_in("America/Chicago") - time::Duration::days(7)).await;
+    assert!(
+        last_week.iter().any(|r| r["clinical_minutes"].as_u64().unwrap() > 0),
+        "last week's attendance counts: {last_week:?}"
+    );
     // Every account signs in with the published password.
     for (username, _, role) in app::demo::ACCOUNTS {
         let res = reqwest::Client::new()
@@ -86,6 +97,14 @@ async fn the_demo_center_fills_every_screen_and_only_once() {
     chain_intact(&app).await;
     // A second run finds it already there.
     assert!(!app.app.seed_demo(42).await.unwrap().created);
+}
+
+async fn get_week(app: &testkit::TestApp, token: &str, day: time::Date) -> Vec<Value> {
+    let week = domain::iop::compliance::week_of(day);
+    let path = format!("/api/v1/iop/compliance?week={week}");
+    let res = reqwest::Client::new().get(app.url(&path)).bearer_auth(token).send().await.unwrap();
+    assert_eq!(res.status(), 200, "{path}");
+    res.json::<Value>().await.unwrap().as_array().unwrap().clone()
 }
 
 #[tokio::test]

@@ -55,5 +55,8 @@ async fn audit_events_are_searchable_as_valid_fhir() {
     assert_valid(&checked);
     let served: Vec<&str> =
         meta["rest"][0]["resource"].as_array().unwrap().iter().map(|r| r["type"].as_str().unwrap()).collect();
-    assert_eq!(served, ["AuditEvent", "Questionnaire", "QuestionnaireResponse", "Observation"]);
+    assert_eq!(
+        served,
+        ["AuditEvent", "Questionnaire", "QuestionnaireResponse", "Observation", "Appointment", "Encounter"]
+    );
 }

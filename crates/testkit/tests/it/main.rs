@@ -14,6 +14,8 @@ mod fhir;
 mod inquiries;
 mod iop_attendance;
 mod iop_calendar;
+mod iop_feeds;
+mod iop_schedule;
 mod measurement;
 mod mfa;
 mod ops;

@@ -5,10 +5,12 @@ pub mod attendance;
 pub mod audit;
 pub mod clients;
 pub mod continuum;
+pub mod feeds;
 pub mod inquiries;
 pub mod iop;
 pub mod measurement;
 pub mod openapi;
+pub mod schedule;
 pub mod session;
 pub mod users;
 
@@ -100,6 +102,8 @@ pub fn routes() -> Router<AppState> {
         .route("/program/closures/{id}", axum::routing::delete(iop::remove_closure))
         .route("/program/appointments", post(iop::book_appointment))
         .route("/program/calendar", get(iop::calendar))
+        .route("/program/tracks/{id}/weeks/{week}/proposal", get(schedule::proposal))
+        .route("/program/tracks/{id}/weeks/{week}/schedule", post(schedule::apply))
         .route("/iop/sessions/{id}", get(iop::session))
         .route("/iop/sessions/{id}/cancel", post(iop::cancel))
         .route("/iop/sessions/{id}/move", post(iop::move_session))
@@ -108,6 +112,9 @@ pub fn routes() -> Router<AppState> {
         .route("/clients/{id}/enrolments", get(iop::enrolments).post(iop::enrol))
         .route("/clients/{id}/enrolments/{enrolment_id}/end", post(iop::end_enrolment))
         .route("/clients/{id}/schedule", get(iop::client_schedule))
+        .route("/me/calendar-feeds", get(feeds::mine).post(feeds::issue_mine))
+        .route("/clients/{id}/calendar-feeds", get(feeds::of_client).post(feeds::issue_for_client))
+        .route("/calendar-feeds/{id}/revoke", post(feeds::revoke))
 }
 
 /// A JSON body, with every way it can be wrong answered as problem+json.

@@ -4,7 +4,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{attendance, audit, clients, continuum, inquiries, iop, measurement, session, users};
+use super::{attendance, audit, clients, continuum, feeds, inquiries, iop, measurement, schedule, session, users};
 
 struct BearerAuth;
 
@@ -43,11 +43,12 @@ impl Modify for BearerAuth {
         measurement::client_mode_form, measurement::submit_client_mode,
         attendance::sheet, attendance::record, attendance::sign, attendance::amend, attendance::outreach,
         attendance::outreach_done, attendance::client_dose, attendance::dashboard, attendance::availability,
-        attendance::requirements,
+        attendance::requirements, schedule::proposal, schedule::apply,
         iop::program, iop::create_track, iop::update_track, iop::add_template, iop::update_template,
         iop::retire_template, iop::add_closure, iop::remove_closure, iop::generate_week, iop::book_appointment,
         iop::session, iop::cancel, iop::move_session, iop::substitute, iop::add_to_roster, iop::remove_from_roster,
         iop::calendar, iop::enrolments, iop::enrol, iop::end_enrolment, iop::client_schedule,
+        feeds::issue_mine, feeds::mine, feeds::issue_for_client, feeds::of_client, feeds::revoke,
     ),
     modifiers(&BearerAuth),
 )]

@@ -152,6 +152,10 @@ struct SessionsPage {
     mfa_enabled: bool,
     sessions: Vec<SessionRow>,
     notice: Option<&'static str>,
+    /// May have a calendar feed (sees the program's calendars).
+    feed_allowed: bool,
+    /// The feed that works now.
+    feed: Option<super::feeds::FeedPanel>,
 }
 
 #[derive(Deserialize)]
@@ -180,8 +184,11 @@ pub async fn sessions(
         Some("password-changed") => Some("Your password was changed. Your other sessions were signed out."),
         Some("mfa-enrolled") => Some("Two-step verification is set up."),
         Some("revoked") => Some("That session was signed out."),
+        Some("feed-revoked") => Some("Your calendar feed was stopped. Its address no longer works."),
         _ => None,
     };
+    let feed_allowed = auth.ctx.actor.require(domain::access::Permission::ViewProgram).is_ok();
+    let feed = if feed_allowed { super::feeds::live(&state.app.my_feeds(&auth.ctx).await?) } else { None };
     ok(&SessionsPage {
         chrome: Chrome::for_user(&auth, "/account"),
         username: auth.user.username.to_string(),
@@ -189,6 +196,8 @@ pub async fn sessions(
         mfa_enabled: auth.user.mfa_enabled,
         sessions,
         notice,
+        feed_allowed,
+        feed,
     })
 }
 

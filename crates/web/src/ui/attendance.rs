@@ -255,7 +255,12 @@ fn dose_row(r: &ComplianceRow) -> DoseRow {
         status: w.status.label(),
         status_code: w.status.code(),
         hours: format!("{} of {}", hm(w.clinical_minutes), hm(w.required_minutes)),
-        h0015: format!("{} of {}", w.h0015.days, w.h0015.required),
+        // "0 of 3" where the rule counts this week, the days alone where it cannot apply.
+        h0015: if w.h0015.required {
+            format!("{} of {}", w.h0015.days, domain::iop::compliance::H0015_DAYS_PER_WEEK)
+        } else {
+            w.h0015.days.to_string()
+        },
         shortfalls: shown.iter().map(|s| shortfall_text(s).1).collect(),
         needs_action: w.needs_action(),
     }

@@ -937,6 +937,8 @@ pub struct ChartProgram {
     pub facilitators: Vec<Opt>,
     pub rooms: Vec<Opt>,
     pub modalities: Vec<Opt>,
+    /// The client's calendar feed that works now (whoever sees this block may manage it).
+    pub feed: Option<super::feeds::FeedPanel>,
 }
 
 /// The program block of a client's chart, for those who may see the client in the program.
@@ -961,7 +963,9 @@ pub async fn chart_program(
         None => String::new(),
     };
     let current_id = p.current.as_ref().map(|e| e.enrolment.id);
+    let feed = super::feeds::live(&state.app.client_feeds(&auth.ctx, client).await?);
     Ok(Some(ChartProgram {
+        feed,
         current,
         history: p
             .enrolments

@@ -7,11 +7,13 @@ pub(crate) mod audit;
 pub(crate) mod clients;
 mod continuum;
 mod dashboard;
+mod feeds;
 mod follow_ups;
 mod inquiries;
 mod iop;
 mod login;
 mod measurement;
+mod schedule;
 
 use app::FieldError;
 use app::auth::Authenticated;
@@ -36,6 +38,8 @@ pub fn routes() -> Router<AppState> {
         .route("/account/password", get(account::password_form).post(account::password_submit))
         .route("/account/sessions", get(account::sessions))
         .route("/account/sessions/{id}/revoke", post(account::revoke))
+        .route("/account/calendar-feed", post(feeds::issue_mine))
+        .route("/account/calendar-feed/{id}/revoke", post(feeds::revoke_mine))
         .route("/admin/users", get(admin::list))
         .route("/admin/users/new", get(admin::new_form).post(admin::create))
         .route("/admin/users/{id}", get(admin::edit_form).post(admin::update))
@@ -88,6 +92,7 @@ pub fn routes() -> Router<AppState> {
         .route("/iop/sessions/{id}/note", post(attendance::sign))
         .route("/iop/sessions/{id}/amend", post(attendance::amend))
         .route("/program/dose", get(attendance::dashboard))
+        .route("/program/tracks/{id}/schedule", get(schedule::show).post(schedule::apply))
         .route("/clients/{id}/dose", get(attendance::client_dose))
         .route("/clients/{id}/availability", post(attendance::availability))
         .route("/clients/{id}/requirements", post(attendance::requirements))
@@ -114,6 +119,8 @@ pub fn routes() -> Router<AppState> {
         .route("/clients/{id}/enrolments/{enrolment}/end", post(iop::end_enrolment))
         .route("/clients/{id}/appointments", post(iop::book_appointment))
         .route("/clients/{id}/schedule", get(iop::client_schedule))
+        .route("/clients/{id}/calendar-feed", post(feeds::issue_for_client))
+        .route("/clients/{id}/calendar-feed/{feed}/revoke", post(feeds::revoke_for_client))
         .route("/static/app.css", get(css))
         .route("/static/app.js", get(js))
         .route("/static/favicon.svg", get(favicon))

@@ -1,0 +1,150 @@
+//! The schedule builder through the API: a proposal that respects availability and capacity,
+//! applying it to the rosters in one request, and an edit that breaks a rule refused whole.
+
+use app::iop::{EnrolForm, TemplateForm, TrackForm};
+use domain::iop::compliance::week_of;
+use domain::role::Role;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::call;
+
+#[tokio::test]
+async fn the_builder_fills_next_week_within_availability_and_capacity() {
+    let app = testkit::spawn_app().await;
+    let (_, admin) = app.full_token("boss", Role::Admin).await;
+    let (_, site) = call(
+        &app,
+        Method::POST,
+        "/api/v1/sites",
+        &admin,
+        Some(json!({"name": "Riverside", "time_zone": "America/Chicago"})),
+    )
+    .await;
+    let site = site["id"].as_str().unwrap().to_owned();
+    let (sup_user, sup) = app.full_token("sup", Role::Supervisor).await;
+    let today = app.app.today_in("America/Chicago");
+    let mut clients = Vec::new();
+    for (given, family) in [("Ana", "Alvarez"), ("Ben", "Bell"), ("Cy", "Cho")] {
+        let c = app.new_client(&sup, given, family).await;
+        let (s, e) = call(
+            &app,
+            Method::POST,
+            &format!("/api/v1/clients/{c}/episodes"),
+            &sup,
+            Some(json!({"on": (today - time::Duration::days(2)).to_string(), "level": "2.1", "site_id": site, "reason": "IOP"})),
+        )
+        .await;
+        assert_eq!(s, 201, "{e}");
+        clients.push(c);
+    }
+    let ctx = app.app.authenticate(&sup, Some("127.0.0.1")).await.unwrap().ctx;
+    let next = week_of(today).next().unwrap();
+    let track = app
+        .app
+        .create_track(
+            &ctx,
+            &TrackForm {
+                site: site.clone(),
+                name: "Mixed".into(),
+                group_limit: "2".into(),
+                active_from: today.to_string(),
+                active_until: String::new(),
+            },
+        )
+        .await
+        .unwrap();
+    // Three-hour groups Monday to Thursday mornings and evenings: 24 h offered, 9 h needed.
+    for day in ["monday", "tuesday", "wednesday", "thursday"] {
+        for (start, end) in [("09:00", "12:00"), ("18:00", "21:00")] {
+            app.app
+                .add_template(
+                    &ctx,
+                    track.id,
+                    &TemplateForm {
+                        weekday: day.into(),
+                        start: start.into(),
+                        end: end.into(),
+                        modality: "group".into(),
+                        title: "Group".into(),
+                        facilitator: sup_user.id.to_string(),
+                        room: String::new(),
+                    },
+                )
+                .await
+                .unwrap();
+        }
+    }
+    app.app.ensure_week(&ctx, track.id, next).await.unwrap();
+    for c in &clients {
+        app.app
+            .enrol(
+                &ctx,
+                c.parse().unwrap(),
+                &EnrolForm { track: track.id.to_string(), from: today.to_string(), until: String::new() },
+            )
+            .await
+            .unwrap();
+    }
+    // Ana works days: evenings only.
+    let (s, _) = call(
+        &app,
+        Method::PUT,
+        &format!("/api/v1/clients/{}/availability", clients[0]),
+        &sup,
+        Some(json!({"windows": ["mon 17:00 22:00", "tue 17:00 22:00", "wed 17:00 22:00", "thu 17:00 22:00"]})),
+    )
+    .await;
+    assert_eq!(s, 204);
+
+    let base = format!("/api/v1/program/tracks/{}/weeks/{next}", track.id);
+    let (s, p) = call(&app, Method::GET, &format!("{base}/proposal"), &sup, None).await;
+    assert_eq!(s, 200, "{p}");
+    assert_eq!(p["placed"], 3, "{p}");
+    let sessions: Vec<Value> = p["sessions"].as_array().unwrap().clone();
+    let start_of =
+        |id: &str| sessions.iter().find(|s| s["session_id"] == id).unwrap()["start"].as_str().unwrap().to_owned();
+    let ana = p["clients"].as_array().unwrap().iter().find(|c| c["client_id"] == clients[0]).unwrap();
+    assert!(ana["sessions"].as_array().unwrap().len() >= 3);
+    for s in ana["sessions"].as_array().unwrap() {
+        assert_eq!(start_of(s.as_str().unwrap()), "18:00", "evening sessions for someone who works days");
+    }
+    let assignments: serde_json::Map<String, Value> = p["clients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["client_id"].as_str().unwrap().to_owned(), c["sessions"].clone()))
+        .collect();
+    let (s, a) =
+        call(&app, Method::POST, &format!("{base}/schedule"), &sup, Some(json!({"assignments": assignments}))).await;
+    assert_eq!(s, 200, "{a}");
+    // Enrolment had already put everyone on next week's groups up to capacity; the proposal
+    // replaces that with its own assignment.
+    assert!(a["added"].as_u64().unwrap() + a["removed"].as_u64().unwrap() > 0, "{a}");
+    let rostered = |client: &str| {
+        let (app, client) = (&app, client.to_owned());
+        async move {
+            use app::Store;
+            let mut tx = app.store.read().await.unwrap();
+            let mut f = app::ports::SessionFilter::between(next.monday(), next.sunday());
+            f.client = Some(client.parse().unwrap());
+            tx.program_sessions(&f).await.unwrap()
+        }
+    };
+    let ana_week = rostered(&clients[0]).await;
+    assert!(ana_week.len() >= 3, "{ana_week:?}");
+    assert!(ana_week.iter().all(|s| s.slot.start.hour() == 18), "applied as proposed: evenings for Ana");
+
+    // Everyone into the first session (capacity 2): refused whole, nothing changed.
+    let first = sessions[0]["session_id"].as_str().unwrap();
+    let crowded: serde_json::Map<String, Value> = clients.iter().map(|c| (c.clone(), json!([first]))).collect();
+    let (s, e) =
+        call(&app, Method::POST, &format!("{base}/schedule"), &sup, Some(json!({"assignments": crowded}))).await;
+    assert_eq!((s, e["errors"][0]["field"].as_str()), (422, Some("assignments")), "{e}");
+    let (_, again) = call(&app, Method::GET, &format!("{base}/proposal"), &sup, None).await;
+    assert_eq!(again["placed"], 3, "rosters unchanged by the refused edit");
+
+    let (_, biller) = app.full_token("bill", Role::Biller).await;
+    let (s, _) = call(&app, Method::GET, &format!("{base}/proposal"), &biller, None).await;
+    assert_eq!(s, 403);
+}

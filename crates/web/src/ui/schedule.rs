@@ -1,0 +1,174 @@
+//! The schedule builder's proposal as a grid a coordinator can edit and apply in one action.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use app::auth::Authenticated;
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use domain::ids::{ClientId, IopSessionId, TrackId};
+use domain::iop::compliance::{IsoWeek, week_of};
+use serde::Deserialize;
+
+use super::{Chrome, Errors, form_errors, ok, render};
+use crate::AppState;
+use crate::auth::Signed;
+use crate::error::UiError;
+use crate::forms::CsrfForm;
+
+pub struct SessionHead {
+    pub label: String,
+    pub open: bool,
+}
+
+pub struct Cell {
+    pub session: String,
+    pub label: String,
+    pub checked: bool,
+    pub editable: bool,
+}
+
+pub struct ClientRow {
+    pub id: String,
+    pub name: String,
+    pub cells: Vec<Cell>,
+}
+
+#[derive(Template)]
+#[template(path = "schedule.html")]
+struct SchedulePage {
+    chrome: Chrome,
+    track_id: String,
+    track: String,
+    week: String,
+    sessions: Vec<SessionHead>,
+    clients: Vec<ClientRow>,
+    unplaced: Vec<(String, String)>,
+    placed: u32,
+    total: usize,
+    continuity: u32,
+    excess: u64,
+    elapsed: u128,
+    errors: Errors,
+    applied: bool,
+}
+
+#[derive(Deserialize)]
+pub struct WeekQuery {
+    #[serde(default)]
+    week: String,
+    applied: Option<String>,
+}
+
+fn week_param(state: &AppState, raw: &str) -> Result<IsoWeek, UiError> {
+    if raw.trim().is_empty() {
+        return Ok(week_of(state.app.now().date()));
+    }
+    raw.trim().parse().map_err(|_| UiError::BadRequest("The week must look like 2026-W48."))
+}
+
+async fn page(
+    state: &AppState,
+    auth: &Authenticated,
+    track: TrackId,
+    week: IsoWeek,
+    errors: Errors,
+    applied: bool,
+) -> Result<SchedulePage, UiError> {
+    let p = state.app.propose_schedule(&auth.ctx, track, week).await?;
+    let label = |s: &app::ports::ProgramSession| {
+        format!(
+            "{} {:02}:{:02} {}",
+            s.slot.date.weekday().to_string().get(..3).unwrap_or(""),
+            s.slot.start.hour(),
+            s.slot.start.minute(),
+            s.modality.label()
+        )
+    };
+    let sessions = p.sessions.iter().map(|s| SessionHead { label: label(s), open: s.track == Some(track) }).collect();
+    let clients = p
+        .clients
+        .iter()
+        .enumerate()
+        .map(|(i, c)| ClientRow {
+            id: c.id.to_string(),
+            name: format!("{}, {}", c.family_name, c.given_name),
+            cells: p
+                .sessions
+                .iter()
+                .enumerate()
+                .map(|(n, s)| Cell {
+                    session: s.id.to_string(),
+                    label: label(s),
+                    checked: p.assignments.get(i).is_some_and(|a| a.contains(&n)),
+                    editable: s.track == Some(track) && !p.fixed.get(i).is_some_and(|f| f.contains(&n)),
+                })
+                .collect(),
+        })
+        .collect();
+    Ok(SchedulePage {
+        chrome: Chrome::for_user(auth, "/program"),
+        track_id: track.to_string(),
+        track: p.track.name.clone(),
+        week: week.to_string(),
+        sessions,
+        unplaced: p
+            .unplaced
+            .iter()
+            .filter_map(|(i, b)| {
+                p.clients
+                    .get(*i)
+                    .map(|c| (format!("{}, {}", c.family_name, c.given_name), app::schedule::blocker_text(b)))
+            })
+            .collect(),
+        placed: p.score.placed,
+        total: p.clients.len(),
+        continuity: p.score.continuity,
+        excess: p.score.excess_minutes,
+        elapsed: p.elapsed_ms,
+        clients,
+        errors,
+        applied,
+    })
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    Signed(auth): Signed,
+    Path(id): Path<String>,
+    Query(q): Query<WeekQuery>,
+) -> Result<Response, UiError> {
+    let track: TrackId = id.parse().map_err(|_| UiError::App(app::AppError::NotFound))?;
+    let week = week_param(&state, &q.week)?;
+    ok(&page(&state, &auth, track, week, Errors::default(), q.applied.is_some()).await?)
+}
+
+pub async fn apply(
+    State(state): State<AppState>,
+    Signed(auth): Signed,
+    Path(id): Path<String>,
+    Query(q): Query<WeekQuery>,
+    CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
+) -> Result<Response, UiError> {
+    let track: TrackId = id.parse().map_err(|_| UiError::App(app::AppError::NotFound))?;
+    let week = week_param(&state, &q.week)?;
+    let proposal = state.app.propose_schedule(&auth.ctx, track, week).await?;
+    // Every enrolled client is sent, so unticking all of a client's boxes empties their week.
+    let mut wanted: BTreeMap<ClientId, BTreeSet<IopSessionId>> =
+        proposal.clients.iter().map(|c| (c.id, BTreeSet::new())).collect();
+    for (k, v) in pairs {
+        if let Some(c) = k.strip_prefix("a:")
+            && let (Ok(client), Ok(session)) = (c.parse::<ClientId>(), v.parse::<IopSessionId>())
+        {
+            wanted.entry(client).or_default().insert(session);
+        }
+    }
+    match state.app.apply_schedule(&auth.ctx, track, week, &wanted).await {
+        Ok(_) => Ok(Redirect::to(&format!("/program/tracks/{track}/schedule?week={week}&applied=1")).into_response()),
+        Err(e) => {
+            let errors = form_errors(e)?;
+            render(StatusCode::UNPROCESSABLE_ENTITY, &page(&state, &auth, track, week, errors, false).await?)
+        }
+    }
+}

@@ -288,9 +288,9 @@ pub(crate) async fn complete_outreach(
 }
 
 /// Roster entries of `clients` in sessions dated `from..=to`, with their attendance. The date
-/// range is applied in SQL, as a subquery on the sessions' date index, so the cost follows the
-/// sessions of the range and not the clients' whole history: the dashboard asks for one week of
-/// 300 clients who may each have two years of rosters behind them (bench/RESULTS.md §7).
+/// range is applied in SQL, so the cost follows the sessions of the range and not the clients'
+/// whole history: the dashboard asks for one week of 300 clients who may each have two years of
+/// rosters behind them (bench/RESULTS.md §7).
 pub(crate) async fn program_days(
     txn: &DatabaseTransaction,
     clients: &[ClientId],
@@ -299,38 +299,46 @@ pub(crate) async fn program_days(
 ) -> Result<Vec<ProgramEntry>, StoreError> {
     let in_range = || {
         iop_session::Entity::find()
-            .select_only()
-            .column(iop_session::Column::Id)
             .filter(iop_session::Column::OnDate.gte(fmt_date(from)))
             .filter(iop_session::Column::OnDate.lte(fmt_date(to)))
-            .into_query()
     };
     let wanted: std::collections::HashSet<Uuid> = clients.iter().map(|c| c.as_uuid()).collect();
-    // For many clients (a program's week) every roster line of the range's sessions is read and
-    // filtered here: probing the (session, client) key for each pair costs more than reading
-    // the rows. For a few clients (one chart, maybe over years) the client goes into SQL.
-    let many = clients.len() > 64;
+    let mut sessions: std::collections::HashMap<Uuid, iop_session::Model> = std::collections::HashMap::new();
     let mut roster = Vec::new();
     let mut attendance = Vec::new();
-    if many {
-        roster = iop_roster::Entity::find()
-            .filter(iop_roster::Column::SessionId.in_subquery(in_range()))
-            .all(txn)
-            .await
-            .store()?;
+    if clients.len() > 64 {
+        // Many clients (a program's week): the range's sessions by their date index, then every
+        // roster line and record of those sessions by key, filtered here. Probing the
+        // (session, client) key for every pair costs more than reading the lines, and a
+        // subquery lets PostgreSQL choose a scan of the whole roster.
+        sessions = in_range().all(txn).await.store()?.into_iter().map(|s| (s.id, s)).collect();
+        let ids: Vec<Uuid> = sessions.keys().copied().collect();
+        for chunk in ids.chunks(400) {
+            roster.extend(
+                iop_roster::Entity::find()
+                    .filter(iop_roster::Column::SessionId.is_in(chunk.iter().copied()))
+                    .all(txn)
+                    .await
+                    .store()?,
+            );
+            attendance.extend(
+                iop_attendance::Entity::find()
+                    .filter(iop_attendance::Column::SessionId.is_in(chunk.iter().copied()))
+                    .all(txn)
+                    .await
+                    .store()?,
+            );
+        }
         roster.retain(|r| wanted.contains(&r.client_id));
-        attendance = iop_attendance::Entity::find()
-            .filter(iop_attendance::Column::SessionId.in_subquery(in_range()))
-            .all(txn)
-            .await
-            .store()?;
     } else {
+        // A few clients (one chart, perhaps over years): by client, the range as a subquery.
+        let ids_in_range = || in_range().select_only().column(iop_session::Column::Id).into_query();
         for chunk in clients.chunks(400) {
             let ids = || chunk.iter().map(|c| c.as_uuid());
             roster.extend(
                 iop_roster::Entity::find()
                     .filter(iop_roster::Column::ClientId.is_in(ids()))
-                    .filter(iop_roster::Column::SessionId.in_subquery(in_range()))
+                    .filter(iop_roster::Column::SessionId.in_subquery(ids_in_range()))
                     .all(txn)
                     .await
                     .store()?,
@@ -338,28 +346,24 @@ pub(crate) async fn program_days(
             attendance.extend(
                 iop_attendance::Entity::find()
                     .filter(iop_attendance::Column::ClientId.is_in(ids()))
-                    .filter(iop_attendance::Column::SessionId.in_subquery(in_range()))
+                    .filter(iop_attendance::Column::SessionId.in_subquery(ids_in_range()))
                     .all(txn)
                     .await
                     .store()?,
             );
         }
-    }
-    if roster.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut session_ids: Vec<Uuid> = roster.iter().map(|r| r.session_id).collect();
-    session_ids.sort_unstable();
-    session_ids.dedup();
-    let mut sessions = std::collections::HashMap::new();
-    for ids in session_ids.chunks(400) {
-        for s in iop_session::Entity::find()
-            .filter(iop_session::Column::Id.is_in(ids.iter().copied()))
-            .all(txn)
-            .await
-            .store()?
-        {
-            sessions.insert(s.id, s);
+        let mut session_ids: Vec<Uuid> = roster.iter().map(|r| r.session_id).collect();
+        session_ids.sort_unstable();
+        session_ids.dedup();
+        for ids in session_ids.chunks(400) {
+            for s in iop_session::Entity::find()
+                .filter(iop_session::Column::Id.is_in(ids.iter().copied()))
+                .all(txn)
+                .await
+                .store()?
+            {
+                sessions.insert(s.id, s);
+            }
         }
     }
     let mut attended = std::collections::HashMap::new();

@@ -43,7 +43,8 @@ async fn setup() -> Setup {
         Method::POST,
         &format!("/api/v1/clients/{client}/episodes"),
         &sup,
-        Some(json!({"on": (today - time::Duration::days(3)).to_string(), "level": "2.1", "site_id": site, "reason": "IOP"})),
+        // Before this week's Monday, whatever today is: the enrolment below starts on Monday.
+        Some(json!({"on": (today - time::Duration::days(10)).to_string(), "level": "2.1", "site_id": site, "reason": "IOP"})),
     )
     .await;
     assert_eq!(s, 201, "{e}");

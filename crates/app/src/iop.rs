@@ -66,6 +66,9 @@ use crate::service::{App, Ctx};
 /// The largest group limit a track may set.
 pub const MAX_GROUP_LIMIT: u16 = 50;
 
+/// How a session moved to another day is marked; such a session is not reinstated.
+const MOVED_TO: &str = "Moved to ";
+
 // ---------------------------------------------------------------------------------------
 // What forms carry (all text, as typed)
 
@@ -1761,6 +1764,54 @@ impl App {
         Ok(s)
     }
 
+    /// Takes back a cancellation (made by mistake, or a closure that was lifted): the session
+    /// is checked like a new booking, so it must not fall on a closed day or collide with what
+    /// its staff, room or roster took on meanwhile. A session that moved to another day stays
+    /// cancelled: the new one carries its roster.
+    pub async fn reinstate_session(&self, ctx: &Ctx, id: IopSessionId) -> Result<ProgramSession, AppError> {
+        self.authorize(ctx, ctx.actor.require(Permission::ManageProgram)).await?;
+        let mut tx = self.begin().await?;
+        tx.lock_program_calendar().await?;
+        let lookup = Lookup::load(tx.as_mut()).await?;
+        let mut s = tx.program_session(id).await?.ok_or(AppError::NotFound)?;
+        if !s.cancelled {
+            return Err(AppError::invalid("session", "This session is not cancelled"));
+        }
+        if s.status_reason.as_deref().is_some_and(|r| r.starts_with(MOVED_TO)) {
+            return Err(AppError::invalid(
+                "session",
+                "This session moved to another day; change the new session instead",
+            ));
+        }
+        if let Some(c) = tx.closures(Some(s.site), s.slot.date, s.slot.date).await?.first() {
+            return Err(AppError::invalid("session", format!("The program is closed that day: {}", c.closure.reason)));
+        }
+        let roster: Vec<ClientId> = tx.roster(&[id]).await?.into_iter().map(|r| r.client).collect();
+        let candidate = Booking { session: id, slot: s.slot, staff: vec![s.staff()], room: s.room, clients: roster };
+        self.refuse_collisions(
+            ctx,
+            tx.as_mut(),
+            &lookup,
+            &candidate,
+            Fields { staff: "session", room: "session", client: "session" },
+        )
+        .await?;
+        s.cancelled = false;
+        s.status_reason = None;
+        tx.update_program_session(&s).await?;
+        self.program_event(
+            ctx,
+            tx.as_mut(),
+            AuditAction::SessionChanged,
+            session_subject(id),
+            "reinstated".into(),
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(s)
+    }
+
     /// Moves a session to another time, day or room. A move to another day cancels this
     /// session ("Moved to …") and books a new one with the same roster.
     pub async fn move_session(&self, ctx: &Ctx, id: IopSessionId, f: &MoveForm) -> Result<ProgramSession, AppError> {
@@ -1817,7 +1868,7 @@ impl App {
             moved.created_at = self.now();
             let mut original = old;
             original.cancelled = true;
-            original.status_reason = Some(format!("Moved to {} {}", slot.date, hm(slot.start)));
+            original.status_reason = Some(format!("{MOVED_TO}{} {}", slot.date, hm(slot.start)));
             tx.update_program_session(&original).await?;
             tx.insert_program_session(&moved).await?;
             for c in &roster {

@@ -54,6 +54,8 @@ struct Built {
     clients: Vec<Client>,
     instance: Instance,
     fixed: Vec<Vec<usize>>,
+    /// Per client, the sessions whose rosters they are on now.
+    current: Vec<Vec<usize>>,
     /// Sessions not yet started (the only ones a proposal may change).
     open: BTreeSet<usize>,
 }
@@ -180,6 +182,7 @@ impl App {
         let scope = domain::access::ClientScope::All;
         let clients = tx.clients_among(&scope, &client_ids).await?;
         let mut fixed = Vec::new();
+        let mut current = Vec::new();
         for c in &clients {
             let episodes = tx.episodes_of(c.id).await?;
             let level = episodes.iter().find(|e| e.is_open()).and_then(|e| e.current()).map(|p| p.level.clone());
@@ -236,6 +239,7 @@ impl App {
                 .filter_map(|s| s.template.and_then(|t| series.get(&t.as_uuid()).copied()))
                 .collect();
             fixed.push(keep.clone());
+            current.push(mine);
             inst.clients.push(builder::Client {
                 required_minutes: minutes,
                 required_modalities: needs,
@@ -244,7 +248,7 @@ impl App {
                 last_week,
             });
         }
-        Ok(Built { track, sessions, clients, instance: inst, fixed, open })
+        Ok(Built { track, sessions, clients, instance: inst, fixed, current, open })
     }
 
     /// A proposal for a track's week: who goes to which session, who cannot be placed and why.
@@ -254,12 +258,33 @@ impl App {
         track: TrackId,
         week: IsoWeek,
     ) -> Result<ScheduleProposal, AppError> {
+        self.schedule_view(ctx, track, week, |b| builder::build(&b.instance)).await
+    }
+
+    /// The track's week as the rosters stand (after an apply, say), read the way a proposal is:
+    /// its objective, and who falls short of their hours or modalities and why.
+    pub async fn current_schedule(
+        &self,
+        ctx: &Ctx,
+        track: TrackId,
+        week: IsoWeek,
+    ) -> Result<ScheduleProposal, AppError> {
+        self.schedule_view(ctx, track, week, |b| builder::proposal_from(&b.instance, b.current.clone())).await
+    }
+
+    async fn schedule_view(
+        &self,
+        ctx: &Ctx,
+        track: TrackId,
+        week: IsoWeek,
+        assign: impl FnOnce(&Built) -> Result<Proposal, builder::InstanceError>,
+    ) -> Result<ScheduleProposal, AppError> {
         self.authorize(ctx, ctx.actor.scope(Permission::ManageProgram)).await?;
         let mut tx = self.store.read().await?;
         let b = self.build_instance(tx.as_mut(), track, week).await?;
         drop(tx);
         let started = Instant::now();
-        let p: Proposal = builder::build(&b.instance)
+        let p: Proposal = assign(&b)
             .map_err(|e| AppError::invalid("week", format!("The week cannot be scheduled as it stands: {e}")))?;
         let elapsed_ms = started.elapsed().as_millis();
         let events: Vec<AuditEvent> = b

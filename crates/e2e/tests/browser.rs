@@ -749,3 +749,141 @@ async fn facilitator_takes_attendance_and_an_absence_reaches_the_primary_counsel
     assert_eq!(b.console_problems(&[]).await?, Vec::<String>::new(), "browser console");
     b.quit().await
 }
+
+/// g) Schedule builder: the coordinator notes that Ana works days (an empty window is refused
+/// beside the field first), asks for next week's proposal, sees who cannot be placed and why,
+/// takes one group off Ben's week, and applies it all in one action; Ana's printable week has
+/// only evening groups.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn coordinator_proposes_next_weeks_rosters_and_applies_them() -> anyhow::Result<()> {
+    let Some(b) = Browser::start().await? else { return Ok(()) }; // skipped: no browser
+    let app = testkit::spawn_app().await;
+    let (_, admin) = app.full_token("boss", Role::Admin).await;
+    let site = create(&app, &admin, "/api/v1/sites", r#"{"name":"Riverside","time_zone":"America/Chicago"}"#).await?;
+    let dana = app.user("dana", Role::Counselor).await;
+    app.user("sue", Role::Supervisor).await;
+    let sue = app.api_token("sue", PASSWORD).await;
+    let ctx = app.app.authenticate(&sue, Some("127.0.0.1")).await?.ctx;
+    let today = app.app.today_in("America/Chicago");
+    let next = domain::iop::compliance::IsoWeek::of(today).next().ok_or_else(|| anyhow::anyhow!("no next week"))?;
+    let admitted = (today - time::Duration::days(2)).to_string();
+    let mut clients = Vec::new();
+    for (given, family) in [("Ana", "Alvarez"), ("Ben", "Baker"), ("Cy", "Cho"), ("Dee", "Diaz")] {
+        let client = app.new_client(&sue, given, family).await;
+        create(
+            &app,
+            &sue,
+            &format!("/api/v1/clients/{client}/episodes"),
+            &format!(r#"{{"on":"{admitted}","level":"2.1","site_id":"{site}","reason":"Stepped down to IOP"}}"#),
+        )
+        .await?;
+        clients.push(client.parse::<domain::ids::ClientId>()?);
+    }
+    let [ana, ben, _cy, dee] = [clients[0], clients[1], clients[2], clients[3]];
+    // Three-hour groups of at most three, Monday to Thursday mornings and evenings.
+    let track = app
+        .app
+        .create_track(
+            &ctx,
+            &app::iop::TrackForm {
+                site: site.clone(),
+                name: "Mixed track".into(),
+                group_limit: "3".into(),
+                active_from: today.to_string(),
+                ..Default::default()
+            },
+        )
+        .await?;
+    for day in ["monday", "tuesday", "wednesday", "thursday"] {
+        for (start, end) in [("09:00", "12:00"), ("18:00", "21:00")] {
+            let entry = app::iop::TemplateForm {
+                weekday: day.into(),
+                start: start.into(),
+                end: end.into(),
+                modality: "group".into(),
+                title: "Process group".into(),
+                facilitator: dana.id.to_string(),
+                room: String::new(),
+            };
+            app.app.add_template(&ctx, track.id, &entry).await?;
+        }
+    }
+    app.app.ensure_week(&ctx, track.id, next).await?;
+    for client in &clients {
+        let form = app::iop::EnrolForm { track: track.id.to_string(), from: today.to_string(), until: String::new() };
+        app.app.enrol(&ctx, *client, &form).await?;
+    }
+    // Dee can come only at weekends, when the track does not meet.
+    app.app.set_availability(&ctx, dee, "sat 09:00 13:00\nsun 09:00 13:00").await?;
+
+    sign_in(&b, &app, "sue", PASSWORD).await?;
+    assert_eq!(b.wait_for_path("/").await?, "/");
+
+    // Ana works days. A window that ends when it starts is explained beside the field.
+    b.goto(app.url(&format!("/clients/{ana}/dose"))).await?;
+    b.fill("availability", "mon 18:00 18:00").await?;
+    b.click_button("main", "Save availability").await?;
+    let error = b.wait_for_text(".field-error", "must end after it starts").await?;
+    assert_eq!(error, "Line 1: an availability window must end after it starts");
+    assert_eq!(b.find(By::Id("availability")).await?.value().await?.as_deref(), Some("mon 18:00 18:00"), "kept");
+    b.fill("availability", "mon 17:00 22:00\ntue 17:00 22:00\nwed 17:00 22:00\nthu 17:00 22:00").await?;
+    b.click_button("main", "Save availability").await?;
+    b.wait_for_path(&format!("/clients/{ana}/dose")).await?;
+    assert!(b.find_all(By::Css(".field-error")).await?.is_empty(), "saved");
+
+    // The proposal for next week, from the program page.
+    b.goto(app.url("/program")).await?;
+    b.select(&format!("g-{}-schedule-week", track.id), &next.to_string()).await?;
+    // (Found by its form: the label's apostrophe does not fit in an XPath literal.)
+    b.find(By::Css(format!("form[action='/program/tracks/{}/schedule'] button", track.id))).await?.click().await?;
+    b.wait_for_path(&format!("/program/tracks/{}/schedule", track.id)).await?;
+    assert_eq!(b.text("main h1").await?, format!("Mixed track: proposed rosters for {next}"));
+    let score = b.text("p.proposal-score").await?;
+    assert!(score.starts_with("3 of 4 clients placed"), "{score}");
+    let blocked = b.text("section.alert-banner").await?;
+    assert!(blocked.contains("Diaz, Dee: No session of the week falls inside the client's availability"), "{blocked}");
+    let ticked = |client: domain::ids::ClientId| {
+        let b = &b;
+        async move {
+            let mut labels = Vec::new();
+            for input in b.find_all(By::Css(format!("input[name='a:{client}']"))).await? {
+                if input.is_selected().await? {
+                    labels.push(input.attr("aria-label").await?.unwrap_or_default());
+                }
+            }
+            anyhow::Ok(labels)
+        }
+    };
+    let ana_week = ticked(ana).await?;
+    assert!(ana_week.len() >= 3, "9 hours: {ana_week:?}");
+    assert!(ana_week.iter().all(|l| l.contains("18:00")), "evenings only: {ana_week:?}");
+    let ben_week = ticked(ben).await?;
+    assert!(ben_week.len() >= 3, "{ben_week:?}");
+    b.screenshot("schedule-proposal").await;
+
+    // The coordinator takes Ben's last group off and applies the whole week.
+    let last = ben_week.last().cloned().unwrap_or_default();
+    b.find(By::Css(format!("input[name='a:{ben}'][aria-label='{last}']"))).await?.click().await?;
+    b.click_button("main", "Apply to the rosters").await?;
+    assert_eq!(b.wait_for_text(".notice", "applied").await?, "The schedule was applied to the rosters.");
+    // The page now shows the rosters as applied, Ben short of his hours by the coordinator's choice.
+    assert_eq!(b.text("main h1").await?, format!("Mixed track: rosters for {next}"));
+    let short = b.text("section.alert-banner").await?;
+    assert!(short.starts_with("Short of their week") && short.contains("Baker, Ben"), "{short}");
+    let applied_ben = ticked(ben).await?;
+    assert_eq!(applied_ben.len(), ben_week.len() - 1, "the edit was applied: {applied_ben:?}");
+    assert!(!applied_ben.contains(&last), "{applied_ben:?}");
+    b.screenshot("schedule-applied").await;
+
+    // Ana's printable week: only evening groups.
+    b.goto(app.url(&format!("/clients/{ana}/schedule?week={next}"))).await?;
+    let mut rows = Vec::new();
+    for row in b.find_all(By::Css(".schedule table tbody tr")).await? {
+        rows.push(row.text().await?);
+    }
+    assert_eq!(rows.len(), ana_week.len(), "{rows:?}");
+    assert!(rows.iter().all(|r| r.starts_with("18:00–21:00 Process group")), "{rows:?}");
+
+    assert_eq!(b.console_problems(&[422]).await?, Vec::<String>::new(), "browser console");
+    b.quit().await
+}

@@ -536,10 +536,36 @@ async fn sessions_move_and_are_cancelled_and_a_substitute_is_booked_like_anyone_
         (s, c["status"].as_str(), c["status_reason"].as_str()),
         (200, Some("cancelled"), Some("Facilitator ill"))
     );
-    let (s, _) = p.appointment(&ben, &p.sam, None, tuesday, ("18:00", "19:00")).await;
+    let (s, appointment) = p.appointment(&ben, &p.sam, None, tuesday, ("18:00", "19:00")).await;
     assert_eq!(s, 201, "Sam is free once the group is cancelled");
     let (s, e) = p.post(&format!("/api/v1/iop/sessions/{skills}/cancel"), json!({"reason": "again"})).await;
     assert_eq!((s, first_error(&e).0.as_str()), (422, "session"));
+
+    // Taking a cancellation back: not for a session that moved, nor while Sam is booked then.
+    let reinstate = |id: &str| {
+        let path = format!("/api/v1/iop/sessions/{id}/reinstate");
+        let p = &p;
+        async move { p.post(&path, json!({})).await }
+    };
+    let (s, e) = reinstate(&relapse).await;
+    assert_eq!(
+        (s, first_error(&e)),
+        (422, ("session".into(), "This session moved to another day; change the new session instead".into()))
+    );
+    let (s, e) = reinstate(&skills).await;
+    assert_eq!(s, 422, "{e}");
+    assert_eq!(
+        first_error(&e),
+        ("session".into(), "Test sam is facilitating Individual therapy 18:00–19:00 then".into())
+    );
+    assert_eq!(p.get(&p.coord, &format!("/api/v1/iop/sessions/{skills}")).await["status"], "cancelled", "unchanged");
+    let appointment = appointment["id"].as_str().unwrap().to_owned();
+    let (s, _) = p.post(&format!("/api/v1/iop/sessions/{appointment}/cancel"), json!({"reason": "Rebooked"})).await;
+    assert_eq!(s, 200);
+    let (s, r) = reinstate(&skills).await;
+    assert_eq!((s, r["status"].as_str(), r["status_reason"].as_str()), (200, Some("scheduled"), None), "{r}");
+    let (s, e) = reinstate(&skills).await;
+    assert_eq!((s, first_error(&e)), (422, ("session".into(), "This session is not cancelled".into())));
 
     // A substitute: Sam takes Thursday's wellness from Dana, and is then booked like anyone else.
     let wellness = find(&created, "Mindful movement")["id"].as_str().unwrap().to_owned();
@@ -570,7 +596,7 @@ async fn sessions_move_and_are_cancelled_and_a_substitute_is_booked_like_anyone_
 
     let details: Vec<String> =
         events(&p.app, "session.changed").await.iter().filter_map(|e| e.event.detail.clone()).collect();
-    for expected in ["moved", "cancelled", "substitute set", "appointment booked"] {
+    for expected in ["moved", "cancelled", "reinstated", "substitute set", "appointment booked"] {
         assert!(details.iter().any(|d| d == expected), "{expected} in {details:?}");
     }
     chain_intact(&p.app).await;
@@ -744,6 +770,20 @@ async fn calendars_of_a_track_a_staff_member_a_room_and_a_client_show_their_sess
     let (s, html) = browser.get_text(&moved_to).await;
     assert_eq!(s, 200);
     assert!(html.contains("Session moved.") && html.contains("17:00–18:30"));
+    // The old one stays cancelled; the new one is cancelled and taken back from its page.
+    let (_, html) = browser.get_text(&page).await;
+    assert!(html.contains("Reinstate this session"));
+    let res = browser.submit(&page, &format!("{page}/reinstate"), &[]).await;
+    assert_eq!(res.status(), 422);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("id=\"ri-session-error\"") && html.contains("moved to another day"), "beside the button");
+    let new_page = moved_to.split('?').next().unwrap();
+    let res = browser.submit(new_page, &format!("{new_page}/cancel"), &[("reason", "Storm")]).await;
+    assert_eq!(res.status(), 303);
+    let res = browser.submit(new_page, &format!("{new_page}/reinstate"), &[]).await;
+    assert_eq!(res.status(), 303);
+    let (_, html) = browser.get_text(res.headers()["location"].to_str().unwrap()).await;
+    assert!(html.contains("Session reinstated.") && !html.contains("Cancelled."), "scheduled again");
     let (s, html) = browser.get_text("/program/clients").await;
     assert_eq!(s, 200);
     assert!(html.contains("Alvarez, Ana") && html.contains("Evening track from"), "the coordinator's client list");

@@ -131,6 +131,21 @@ async fn the_builder_fills_next_week_within_availability_and_capacity() {
             tx.program_sessions(&f).await.unwrap()
         }
     };
+    // The rosters as they stand read back as the proposal applied.
+    let (s, now) = call(&app, Method::GET, &format!("{base}/schedule"), &sup, None).await;
+    assert_eq!((s, &now["placed"]), (200, &json!(3)), "{now}");
+    for c in now["clients"].as_array().unwrap() {
+        let mut got: Vec<&str> = c["sessions"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
+        let mut want: Vec<&str> = assignments[c["client_id"].as_str().unwrap()]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap())
+            .collect();
+        got.sort_unstable();
+        want.sort_unstable();
+        assert_eq!(got, want, "as applied");
+    }
     let ana_week = rostered(&clients[0]).await;
     assert!(ana_week.len() >= 3, "{ana_week:?}");
     assert!(ana_week.iter().all(|s| s.slot.start.hour() == 18), "applied as proposed: evenings for Ana");
@@ -141,8 +156,8 @@ async fn the_builder_fills_next_week_within_availability_and_capacity() {
     let (s, e) =
         call(&app, Method::POST, &format!("{base}/schedule"), &sup, Some(json!({"assignments": crowded}))).await;
     assert_eq!((s, e["errors"][0]["field"].as_str()), (422, Some("assignments")), "{e}");
-    let (_, again) = call(&app, Method::GET, &format!("{base}/proposal"), &sup, None).await;
-    assert_eq!(again["placed"], 3, "rosters unchanged by the refused edit");
+    let (_, again) = call(&app, Method::GET, &format!("{base}/schedule"), &sup, None).await;
+    assert_eq!(again["clients"], now["clients"], "rosters unchanged by the refused edit");
 
     let (_, biller) = app.full_token("bill", Role::Biller).await;
     let (s, _) = call(&app, Method::GET, &format!("{base}/proposal"), &biller, None).await;

@@ -481,6 +481,20 @@ pub async fn cancel(
     Ok(Json(session_dto(&s)))
 }
 
+/// Take back a cancellation. Refused (422) when the session moved to another day, falls on a
+/// closed day, or its facilitator, room or roster is now taken at that time.
+#[utoipa::path(post, path = "/api/v1/iop/sessions/{id}/reinstate", tag = "program",
+    security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = SessionDto), (status = 422, body = Problem), (status = 404, body = Problem)))]
+pub async fn reinstate(
+    State(state): State<AppState>,
+    ApiAuth(auth): ApiAuth,
+    Path(id): Path<String>,
+) -> Result<Json<SessionDto>, ApiError> {
+    let s = state.app.reinstate_session(&auth.ctx, path_id(&id)?).await?;
+    Ok(Json(session_dto(&s)))
+}
+
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MoveRequest {

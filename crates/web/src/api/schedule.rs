@@ -61,7 +61,25 @@ pub async fn proposal(
 ) -> Result<Json<ProposalDto>, ApiError> {
     let track: TrackId = path_id(&id)?;
     let p = state.app.propose_schedule(&auth.ctx, track, week(&w)?).await?;
-    Ok(Json(ProposalDto {
+    Ok(Json(proposal_dto(track, &p)))
+}
+
+/// The track's week as the rosters stand, in the proposal's shape: each client's sessions, the
+/// objective, and why anyone falls short.
+#[utoipa::path(get, path = "/api/v1/program/tracks/{id}/weeks/{week}/schedule", tag = "iop", security(("bearer" = [])),
+    params(("id" = String, Path), ("week" = String, Path)), responses((status = 200, body = ProposalDto), (status = 422, body = Problem)))]
+pub async fn current(
+    State(state): State<AppState>,
+    ApiAuth(auth): ApiAuth,
+    Path((id, w)): Path<(String, String)>,
+) -> Result<Json<ProposalDto>, ApiError> {
+    let track: TrackId = path_id(&id)?;
+    let p = state.app.current_schedule(&auth.ctx, track, week(&w)?).await?;
+    Ok(Json(proposal_dto(track, &p)))
+}
+
+fn proposal_dto(track: TrackId, p: &app::schedule::ScheduleProposal) -> ProposalDto {
+    ProposalDto {
         track_id: track.to_string(),
         week: p.week.to_string(),
         sessions: p
@@ -92,7 +110,7 @@ pub async fn proposal(
         excess_minutes: p.score.excess_minutes,
         objective: p.score.objective,
         elapsed_ms: u64::try_from(p.elapsed_ms).unwrap_or(u64::MAX),
-    }))
+    }
 }
 
 #[derive(Deserialize, ToSchema)]

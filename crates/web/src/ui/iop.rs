@@ -267,6 +267,7 @@ fn done_message(code: &str) -> Option<String> {
             "closure" => "Closure saved; the site's sessions that day are cancelled.",
             "closure-removed" => "Closure removed.",
             "cancelled" => "Session cancelled.",
+            "reinstated" => "Session reinstated.",
             "moved" => "Session moved.",
             "substitute" => "Facilitator changed.",
             "roster" => "Roster changed.",
@@ -852,6 +853,18 @@ pub async fn cancel(
     let result = state.app.cancel_session(&auth.ctx, session, &f.reason).await;
     let to = |_| format!("/iop/sessions/{session}?done=cancelled");
     session_result(&state, &auth, session, result, to, "c-", &[("reason", &f.reason)]).await
+}
+
+pub async fn reinstate(
+    State(state): State<AppState>,
+    Signed(auth): Signed,
+    Path(id): Path<String>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Result<Response, UiError> {
+    let session: IopSessionId = parse(&id)?;
+    let result = state.app.reinstate_session(&auth.ctx, session).await;
+    let to = |_| format!("/iop/sessions/{session}?done=reinstated");
+    session_result(&state, &auth, session, result, to, "ri-", &[]).await
 }
 
 #[derive(Deserialize)]

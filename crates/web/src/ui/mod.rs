@@ -113,6 +113,7 @@ pub fn routes() -> Router<AppState> {
         .route("/iop/sessions/{id}/roster", post(iop::add_to_roster))
         .route("/iop/sessions/{id}/roster/{client}/remove", post(iop::remove_from_roster))
         .route("/iop/sessions/{id}/cancel", post(iop::cancel))
+        .route("/iop/sessions/{id}/reinstate", post(iop::reinstate))
         .route("/iop/sessions/{id}/move", post(iop::move_session))
         .route("/iop/sessions/{id}/substitute", post(iop::substitute))
         .route("/clients/{id}/enrolments", post(iop::enrol))

@@ -52,6 +52,8 @@ struct SchedulePage {
     elapsed: u128,
     errors: Errors,
     applied: bool,
+    /// The rosters as they stand rather than a new proposal.
+    current: bool,
 }
 
 #[derive(Deserialize)]
@@ -59,6 +61,9 @@ pub struct WeekQuery {
     #[serde(default)]
     week: String,
     applied: Option<String>,
+    /// `current`: the rosters as they stand; otherwise a new proposal.
+    #[serde(default)]
+    view: String,
 }
 
 fn week_param(state: &AppState, raw: &str) -> Result<IsoWeek, UiError> {
@@ -75,8 +80,13 @@ async fn page(
     week: IsoWeek,
     errors: Errors,
     applied: bool,
+    current: bool,
 ) -> Result<SchedulePage, UiError> {
-    let p = state.app.propose_schedule(&auth.ctx, track, week).await?;
+    let p = if current {
+        state.app.current_schedule(&auth.ctx, track, week).await?
+    } else {
+        state.app.propose_schedule(&auth.ctx, track, week).await?
+    };
     let label = |s: &app::ports::ProgramSession| {
         format!(
             "{} {:02}:{:02} {}",
@@ -130,6 +140,7 @@ async fn page(
         clients,
         errors,
         applied,
+        current,
     })
 }
 
@@ -141,7 +152,10 @@ pub async fn show(
 ) -> Result<Response, UiError> {
     let track: TrackId = id.parse().map_err(|_| UiError::App(app::AppError::NotFound))?;
     let week = week_param(&state, &q.week)?;
-    ok(&page(&state, &auth, track, week, Errors::default(), q.applied.is_some()).await?)
+    // After applying, the page shows what was applied: a new proposal could differ from the
+    // coordinator's edit, and applying it again would undo that edit.
+    let current = q.applied.is_some() || q.view == "current";
+    ok(&page(&state, &auth, track, week, Errors::default(), q.applied.is_some(), current).await?)
 }
 
 pub async fn apply(
@@ -168,7 +182,7 @@ pub async fn apply(
         Ok(_) => Ok(Redirect::to(&format!("/program/tracks/{track}/schedule?week={week}&applied=1")).into_response()),
         Err(e) => {
             let errors = form_errors(e)?;
-            render(StatusCode::UNPROCESSABLE_ENTITY, &page(&state, &auth, track, week, errors, false).await?)
+            render(StatusCode::UNPROCESSABLE_ENTITY, &page(&state, &auth, track, week, errors, false, false).await?)
         }
     }
 }

@@ -1738,6 +1738,18 @@ impl App {
         Ok(s)
     }
 
+    /// Saves a changed session and records what happened to it, in the caller's transaction.
+    async fn save_session_change(
+        &self,
+        ctx: &Ctx,
+        tx: &mut dyn Tx,
+        s: &ProgramSession,
+        what: &str,
+    ) -> Result<(), AppError> {
+        tx.update_program_session(s).await?;
+        self.program_event(ctx, tx, AuditAction::SessionChanged, session_subject(s.id), what.into(), None).await
+    }
+
     /// Cancels a session (one-off); the roster is kept so people can be told.
     pub async fn cancel_session(&self, ctx: &Ctx, id: IopSessionId, reason: &str) -> Result<ProgramSession, AppError> {
         self.authorize(ctx, ctx.actor.require(Permission::ManageProgram)).await?;
@@ -1750,16 +1762,7 @@ impl App {
         let mut s = self.scheduled_session(tx.as_mut(), id).await?;
         s.cancelled = true;
         s.status_reason = Some(reason);
-        tx.update_program_session(&s).await?;
-        self.program_event(
-            ctx,
-            tx.as_mut(),
-            AuditAction::SessionChanged,
-            session_subject(id),
-            "cancelled".into(),
-            None,
-        )
-        .await?;
+        self.save_session_change(ctx, tx.as_mut(), &s, "cancelled").await?;
         tx.commit().await?;
         Ok(s)
     }
@@ -1798,16 +1801,7 @@ impl App {
         .await?;
         s.cancelled = false;
         s.status_reason = None;
-        tx.update_program_session(&s).await?;
-        self.program_event(
-            ctx,
-            tx.as_mut(),
-            AuditAction::SessionChanged,
-            session_subject(id),
-            "reinstated".into(),
-            None,
-        )
-        .await?;
+        self.save_session_change(ctx, tx.as_mut(), &s, "reinstated").await?;
         tx.commit().await?;
         Ok(s)
     }

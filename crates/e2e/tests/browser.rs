@@ -599,6 +599,25 @@ async fn coordinator_builds_an_evening_track_and_enrols_a_client() -> anyhow::Re
     b.quit().await
 }
 
+/// A client admitted to 2.1 (IOP) at `site` on `admitted`.
+async fn iop_client(
+    app: &TestApp,
+    token: &str,
+    site: &str,
+    admitted: &str,
+    (given, family): (&str, &str),
+) -> anyhow::Result<domain::ids::ClientId> {
+    let client = app.new_client(token, given, family).await;
+    create(
+        app,
+        token,
+        &format!("/api/v1/clients/{client}/episodes"),
+        &format!(r#"{{"on":"{admitted}","level":"2.1","site_id":"{site}","reason":"Stepped down to IOP"}}"#),
+    )
+    .await?;
+    Ok(client.parse()?)
+}
+
 /// f) Attendance: the facilitator of today's group opens its attendance screen, marks one
 /// client absent without excuse and another late, and saves; the absent client's primary
 /// counselor finds the outreach call on their list; the facilitator signs the session note,
@@ -620,15 +639,7 @@ async fn facilitator_takes_attendance_and_an_absence_reaches_the_primary_counsel
     let admitted = (week.monday() - time::Duration::days(7)).to_string();
     let mut clients = Vec::new();
     for (given, family) in [("Ana", "Alvarez"), ("Ben", "Baker")] {
-        let client = app.new_client(&sue, given, family).await;
-        create(
-            &app,
-            &sue,
-            &format!("/api/v1/clients/{client}/episodes"),
-            &format!(r#"{{"on":"{admitted}","level":"2.1","site_id":"{site}","reason":"Stepped down to IOP"}}"#),
-        )
-        .await?;
-        let id: domain::ids::ClientId = client.parse()?;
+        let id = iop_client(&app, &sue, &site, &admitted, (given, family)).await?;
         app.app.add_care_team_member(&ctx, id, jordan.id, "primary_counselor").await?;
         clients.push(id);
     }
@@ -769,15 +780,7 @@ async fn coordinator_proposes_next_weeks_rosters_and_applies_them() -> anyhow::R
     let admitted = (today - time::Duration::days(2)).to_string();
     let mut clients = Vec::new();
     for (given, family) in [("Ana", "Alvarez"), ("Ben", "Baker"), ("Cy", "Cho"), ("Dee", "Diaz")] {
-        let client = app.new_client(&sue, given, family).await;
-        create(
-            &app,
-            &sue,
-            &format!("/api/v1/clients/{client}/episodes"),
-            &format!(r#"{{"on":"{admitted}","level":"2.1","site_id":"{site}","reason":"Stepped down to IOP"}}"#),
-        )
-        .await?;
-        clients.push(client.parse::<domain::ids::ClientId>()?);
+        clients.push(iop_client(&app, &sue, &site, &admitted, (given, family)).await?);
     }
     let [ana, ben, _cy, dee] = [clients[0], clients[1], clients[2], clients[3]];
     // Three-hour groups of at most three, Monday to Thursday mornings and evenings.

@@ -535,7 +535,16 @@ impl App {
         let scope = self.authorize(ctx, ctx.actor.scope_for(Permission::ReadClient, client)).await?;
         let mut tx = self.store.read().await?;
         tx.client(&scope, client).await?.ok_or(AppError::NotFound)?;
-        Ok((tx.availability(client).await?, tx.requirements(client).await?))
+        let plan = (tx.availability(client).await?, tx.requirements(client).await?);
+        drop(tx);
+        self.store
+            .record(vec![AuditEvent {
+                client: Some(client),
+                detail: Some("program plan".into()),
+                ..self.ctx_event(ctx, AuditAction::ClientRead, Outcome::Success)
+            }])
+            .await?;
+        Ok(plan)
     }
 
     /// Replaces a client's weekly availability: lines of "weekday from to", e.g. `mon 18:00 21:00`.
@@ -591,6 +600,18 @@ impl App {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// A window as [`parse_window`] reads it: `mon 18:00 21:00`.
+pub fn window_line(w: &Window) -> String {
+    format!(
+        "{} {:02}:{:02} {:02}:{:02}",
+        w.weekday.to_string().get(..3).unwrap_or("").to_lowercase(),
+        w.from.hour(),
+        w.from.minute(),
+        w.to.hour(),
+        w.to.minute()
+    )
 }
 
 /// `mon 18:00 21:00` → a window; an empty or reversed window is refused.

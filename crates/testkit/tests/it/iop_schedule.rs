@@ -96,6 +96,30 @@ async fn the_builder_fills_next_week_within_availability_and_capacity() {
     )
     .await;
     assert_eq!(s, 204);
+    // A window of zero length, or one that ends before it starts, is refused; nothing changes.
+    for bad in ["mon 18:00 18:00", "tue 21:00 17:00", "someday 18:00 21:00"] {
+        let (s, e) = call(
+            &app,
+            Method::PUT,
+            &format!("/api/v1/clients/{}/availability", clients[0]),
+            &sup,
+            Some(json!({"windows": ["wed 17:00 22:00", bad]})),
+        )
+        .await;
+        assert_eq!((s, e["errors"][0]["field"].as_str()), (422, Some("availability")), "{bad}: {e}");
+        assert!(e["errors"][0]["message"].as_str().unwrap().starts_with("Line 2: "), "{e}");
+    }
+    let (s, plan) = call(&app, Method::GET, &format!("/api/v1/clients/{}/program-plan", clients[0]), &sup, None).await;
+    assert_eq!(s, 200, "{plan}");
+    assert_eq!(
+        plan["windows"],
+        json!(["mon 17:00 22:00", "tue 17:00 22:00", "wed 17:00 22:00", "thu 17:00 22:00"]),
+        "unchanged by the refused saves"
+    );
+    assert!(
+        crate::events(&app, "client.read").await.iter().any(|e| e.event.detail.as_deref() == Some("program plan")),
+        "the read is audited"
+    );
 
     let base = format!("/api/v1/program/tracks/{}/weeks/{next}", track.id);
     let (s, p) = call(&app, Method::GET, &format!("{base}/proposal"), &sup, None).await;

@@ -397,6 +397,29 @@ pub struct AvailabilityRequest {
     pub windows: Vec<String>,
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct PlanDto {
+    /// When the client can attend, lines like "mon 18:00 21:00"; empty: whenever the program meets.
+    pub windows: Vec<String>,
+    /// Modality → sessions a week the treatment plan requires.
+    pub requirements: BTreeMap<String, u16>,
+}
+
+/// A client's weekly availability and the modalities their plan requires.
+#[utoipa::path(get, path = "/api/v1/clients/{id}/program-plan", tag = "iop", security(("bearer" = [])),
+    params(("id" = String, Path)), responses((status = 200, body = PlanDto), (status = 404, body = Problem)))]
+pub async fn plan(
+    State(state): State<AppState>,
+    ApiAuth(auth): ApiAuth,
+    Path(id): Path<String>,
+) -> Result<Json<PlanDto>, ApiError> {
+    let (windows, requirements) = state.app.plan_of(&auth.ctx, path_id(&id)?).await?;
+    Ok(Json(PlanDto {
+        windows: windows.iter().map(app::attendance::window_line).collect(),
+        requirements: requirements.into_iter().map(|(m, n)| (m.code().to_owned(), n)).collect(),
+    }))
+}
+
 /// Replace a client's weekly availability.
 #[utoipa::path(put, path = "/api/v1/clients/{id}/availability", tag = "iop", request_body = AvailabilityRequest,
     security(("bearer" = [])), params(("id" = String, Path)), responses((status = 204), (status = 422, body = Problem)))]

@@ -91,6 +91,7 @@ pub fn routes() -> Router<AppState> {
         .route("/clients/{id}/dose", get(attendance::client_dose))
         .route("/iop/compliance", get(attendance::dashboard))
         .route("/clients/{id}/availability", put(attendance::availability))
+        .route("/clients/{id}/program-plan", get(attendance::plan))
         .route("/clients/{id}/requirements", put(attendance::requirements))
         .route("/program", get(iop::program))
         .route("/program/tracks", post(iop::create_track))

@@ -340,22 +340,8 @@ async fn client_dose_page(
 ) -> Result<ClientDosePage, UiError> {
     let r = state.app.client_compliance(&auth.ctx, client, week).await?;
     let plan = state.app.plan_of(&auth.ctx, client).await?;
-    let availability = typed_availability.unwrap_or_else(|| {
-        plan.0
-            .iter()
-            .map(|w| {
-                format!(
-                    "{} {:02}:{:02} {:02}:{:02}",
-                    w.weekday.to_string().get(..3).unwrap_or("").to_lowercase(),
-                    w.from.hour(),
-                    w.from.minute(),
-                    w.to.hour(),
-                    w.to.minute()
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
-    });
+    let availability = typed_availability
+        .unwrap_or_else(|| plan.0.iter().map(app::attendance::window_line).collect::<Vec<_>>().join("\n"));
     let w = &r.week;
     Ok(ClientDosePage {
         chrome: Chrome::for_user(auth, "/program/dose"),

@@ -977,13 +977,16 @@ impl App {
         }
 
         // Exceptions: one cancellation and one substitute next week; two individual sessions.
+        // The cancellation is on the day track, whose week still holds more than 9 hours
+        // without it, so the schedule builder can place its clients.
         let next = |id| self.calendar(coordinator, CalendarView::Track(id), Some(next_week.monday()), 7);
-        let evening_next = next(evening.id).await?.entries;
-        if let Some(e) = evening_next.iter().find(|e| e.session.title == "Mindful movement") {
+        let day_next = next(day.id).await?.entries;
+        if let Some(e) = day_next.iter().find(|e| e.session.title == "Yoga and breathing") {
             self.cancel_session(coordinator, e.session.id, "Facilitator at a training")
                 .await
                 .map_err(fail("cancel"))?;
         }
+        let evening_next = next(evening.id).await?.entries;
         if let Some(e) = evening_next.iter().find(|e| e.session.title == "Triggers and high-risk situations") {
             self.substitute(coordinator, e.session.id, &casey.to_string()).await.map_err(fail("substitute"))?;
         }
@@ -1130,47 +1133,64 @@ impl App {
             };
             self.set_availability(coordinator, m.client, availability).await.map_err(fail("availability"))?;
             if wants {
-                individual.push(m.client);
+                // Evening clients work days: their afternoons are Monday, Wednesday and Friday.
+                let days: &[usize] = if m.track == program.tracks[0] { &[0, 1, 2, 3, 4] } else { &[0, 2, 4] };
+                individual.push((m.client, days));
             }
         }
 
         // Individual sessions in the afternoons, between the day and the evening groups: every
-        // week for nearly everyone whose plan asks for one, but this week not yet booked for
-        // about a third, who are then at risk of missing the week's dose.
+        // week for nearly everyone whose plan asks for one (next week's are booked already),
+        // but this week not yet booked for about a third, who are then at risk of missing the
+        // week's dose.
         let office2 =
             self.add_room(admin, program.site, "Counseling room 2", "2").await.map_err(fail("program room"))?;
         let rooms = [(jordan, program.office), (morgan, office2)];
-        for week in &weeks {
+        for week in weeks.iter().copied().chain(this_week.next()) {
             let mut slot = usize::try_from(rng.below(6)).unwrap_or(0);
-            for client in &individual {
-                if !rng.chance(if *week == this_week { 65 } else { 92 }) {
+            for (client, days) in &individual {
+                if !rng.chance(if week == this_week { 65 } else { 92 }) {
                     continue;
                 }
                 // Monday to Friday, 13:00 to 17:00, both counselors: 40 slots a week, spread
-                // over the days first.
-                let (day, hour, (who, room)) = (slot % 5, 13 + slot / 10 % 4, rooms[slot / 5 % 2]);
-                slot += 1;
-                let date = week.monday() + Duration::days(day as i64);
-                let form = AppointmentForm {
-                    client: client.to_string(),
-                    modality: "individual".into(),
-                    title: String::new(),
-                    facilitator: who.to_string(),
-                    room: room.to_string(),
-                    slot: SlotForm {
-                        date: date.to_string(),
-                        start: format!("{hour}:00"),
-                        end: format!("{}:00", hour + 1),
-                        end_date: String::new(),
-                    },
-                };
-                match self.book_appointment(coordinator, &form).await {
-                    Ok(s) if over(&s.slot) => {
-                        held.push(Held { id: s.id, slot: s.slot, staff: s.staff(), title: s.title, group: false });
+                // over the days first; the next free one inside the client's afternoons.
+                for _ in 0..12 {
+                    let (day, hour, (who, room)) = (slot % 5, 13 + slot / 10 % 4, rooms[slot / 5 % 2]);
+                    slot += 1;
+                    if !days.contains(&day) {
+                        continue;
                     }
-                    // Not in the program that day yet, or a clash: no session that week.
-                    Ok(_) | Err(AppError::Invalid(_)) => {}
-                    Err(other) => return Err(fail("individual session")(other)),
+                    let date = week.monday() + Duration::days(day as i64);
+                    let form = AppointmentForm {
+                        client: client.to_string(),
+                        modality: "individual".into(),
+                        title: String::new(),
+                        facilitator: who.to_string(),
+                        room: room.to_string(),
+                        slot: SlotForm {
+                            date: date.to_string(),
+                            start: format!("{hour}:00"),
+                            end: format!("{}:00", hour + 1),
+                            end_date: String::new(),
+                        },
+                    };
+                    match self.book_appointment(coordinator, &form).await {
+                        Ok(s) => {
+                            if over(&s.slot) {
+                                held.push(Held {
+                                    id: s.id,
+                                    slot: s.slot,
+                                    staff: s.staff(),
+                                    title: s.title,
+                                    group: false,
+                                });
+                            }
+                            break;
+                        }
+                        // Not in the program that day yet, a holiday or a clash: the next slot.
+                        Err(AppError::Invalid(_)) => {}
+                        Err(other) => return Err(fail("individual session")(other)),
+                    }
                 }
             }
         }

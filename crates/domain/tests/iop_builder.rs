@@ -232,6 +232,22 @@ fn a_required_modality_not_offered() {
 }
 
 #[test]
+fn another_clients_appointment_is_not_on_offer() {
+    // Monday 9:00–12:00 and 17:00–18:00: the 17:00 individual slot is Ana's appointment, so
+    // Ben, who needs an individual session, is told it is not offered (not that it is full).
+    let windows = vec![window(0, (9, 0), (12, 0)), window(0, (17, 0), (18, 0))];
+    let mut inst =
+        programme(vec![client(180, &[], windows.clone()), client(180, &[(Modality::Individual, 1)], windows)]);
+    let ana_slot =
+        inst.sessions.iter().position(|s| s.modality == Modality::Individual && s.slot == slot(0, 17, 0, 60)).unwrap();
+    inst.clients[0].fixed = vec![ana_slot];
+    let p = build(&inst).unwrap();
+    assert!(check(&inst, &p).is_empty());
+    assert!(placed(&p, 0));
+    assert_eq!(reason(&p, 1), Some(Blocker::ModalityUnavailable(Modality::Individual)));
+}
+
+#[test]
 fn requirements_that_clash() {
     // Monday 9:00–11:00: two one-hour groups give the two hours needed, but the only family
     // session (9:30–10:30) overlaps both, and with it one hour is the most.
@@ -600,10 +616,17 @@ fn meets(inst: &Instance, c: usize, list: &[usize]) -> bool {
             .all(|n| list.iter().filter(|&&s| inst.sessions[s].modality == n.modality).count() >= usize::from(n.count))
 }
 
-/// Every subset of the sessions inside client `c`'s availability that they could attend alone.
+/// Every subset of the sessions inside client `c`'s availability that they could attend alone,
+/// that is with only the other clients' fixed assignments in place (a session they fill is not
+/// on offer).
 fn subsets(inst: &Instance, c: usize, crowd: bool) -> Vec<Vec<usize>> {
+    let filled_by_others = |s: usize| {
+        let taken = inst.clients.iter().enumerate().filter(|(o, other)| *o != c && other.fixed.contains(&s)).count();
+        taken as u32 >= inst.capacity(s).unwrap()
+    };
     let inside: Vec<usize> = (0..inst.sessions.len())
         .filter(|&s| inst.clients[c].availability.iter().any(|w| w.contains(&inst.sessions[s].slot)))
+        .filter(|&s| inst.clients[c].fixed.contains(&s) || !filled_by_others(s))
         .collect();
     (0u32..(1 << inside.len()))
         .map(|mask| (0..inside.len()).filter(|&i| mask & (1 << i) != 0).map(|i| inside[i]).collect::<Vec<usize>>())

@@ -573,8 +573,8 @@ struct Model<'a> {
 
 /// One client, ready for the dynamic programme.
 struct Prep {
-    /// Sessions open to the client (inside availability, not fixed, not clashing with a fixed
-    /// one), sorted by (day, end, start).
+    /// Sessions open to the client (inside availability, not fixed, not filled by others' fixed
+    /// assignments, not clashing with a fixed one), sorted by (day, end, start).
     open: Vec<usize>,
     /// Per open session: how many of `open` end before it starts (its compatible prefix).
     pred: Vec<usize>,
@@ -746,8 +746,12 @@ impl<'a> Model<'a> {
         }
         let mut clients = Vec::with_capacity(inst.clients.len());
         let mut open_to = vec![Vec::new(); sessions.len()];
+        // A session whose seats fixed assignments fill (say, another client's individual
+        // appointment) is open to no one else: leaving it out keeps the search from trying it
+        // and the diagnosis from offering it as a way to meet a requirement.
+        let full: Vec<bool> = (0..sessions.len()).map(|s| base_used[s] >= cap[s]).collect();
         for (c, client) in inst.clients.iter().enumerate() {
-            let prep = Self::prepare(inst, c, client, &order)?;
+            let prep = Self::prepare(inst, c, client, &order, &full)?;
             for &s in &prep.open {
                 open_to[s].push(c);
             }
@@ -756,7 +760,13 @@ impl<'a> Model<'a> {
         Ok(Model { inst, cap, fac, max_load, base_used, base_load, clients, open_to, overlapping })
     }
 
-    fn prepare(inst: &Instance, c: usize, client: &Client, order: &[usize]) -> Result<Prep, InstanceError> {
+    fn prepare(
+        inst: &Instance,
+        c: usize,
+        client: &Client,
+        order: &[usize],
+        full: &[bool],
+    ) -> Result<Prep, InstanceError> {
         let sessions = &inst.sessions;
         let open: Vec<usize> = order
             .iter()
@@ -764,6 +774,7 @@ impl<'a> Model<'a> {
             .filter(|&i| {
                 let s = &sessions[i];
                 !client.fixed.contains(&i)
+                    && !full[i]
                     && client.availability.iter().any(|w| w.contains(&s.slot))
                     && !client.fixed.iter().any(|&f| sessions[f].slot.overlaps(&s.slot))
             })

@@ -15,10 +15,10 @@ async fn the_demo_center_fills_every_screen_and_only_once() {
     assert!(summary.created);
     assert!(summary.clients >= 60, "{summary:?}");
     let token = app.api_token("demo.supervisor", app::demo::DEMO_PASSWORD).await;
-    let get = |path: &'static str| {
-        let (app, token) = (&app, token.clone());
+    let get = |path: &str| {
+        let (app, token, path) = (&app, token.clone(), path.to_owned());
         async move {
-            let res = reqwest::Client::new().get(app.url(path)).bearer_auth(token).send().await.unwrap();
+            let res = reqwest::Client::new().get(app.url(&path)).bearer_auth(token).send().await.unwrap();
             assert_eq!(res.status(), 200, "{path}");
             res.json::<Value>().await.unwrap()
         }
@@ -70,6 +70,16 @@ async fn the_demo_center_fills_every_screen_and_only_once() {
     assert!(this_week >= 10, "the program has sessions this week: {this_week}");
     assert!(on_rosters > 0, "clients on the rosters");
     assert!(cancelled >= 1 && substitutes >= 1, "cancelled {cancelled}, substitutes {substitutes}");
+    // The schedule builder places at least half of each track's clients next week (individual sessions
+    // are booked ahead), and names the reason for anyone it cannot.
+    let next = domain::iop::compliance::week_of(next_week);
+    for id in &tracks {
+        let p = get(&format!("/api/v1/program/tracks/{id}/weeks/{next}/proposal")).await;
+        let clients = p["clients"].as_array().unwrap();
+        let placed = p["placed"].as_u64().unwrap() as usize;
+        assert!(!clients.is_empty() && placed * 2 >= clients.len(), "{placed} of {}: {p}", clients.len());
+        assert!(clients.iter().filter(|c| !c["unplaced_reason"].is_null()).count() == clients.len() - placed);
+    }
     // Attendance: a dose dashboard with someone to act on this week, and outreach to do.
     let dose = get("/api/v1/iop/compliance").await;
     let dose = dose.as_array().unwrap();

@@ -976,6 +976,12 @@ impl App {
             members.push(Member { client: c.client.id, track: *track, from });
         }
 
+        // The two counselors run groups on both tracks and most individual sessions: their
+        // weekly loads are set above the default; the coordinator facilitates a little.
+        for (who, load) in [(jordan, "110"), (morgan, "110"), (casey, "30")] {
+            self.set_facilitator_load(coordinator, &who.to_string(), load).await.map_err(fail("facilitator load"))?;
+        }
+
         // Exceptions: one cancellation and one substitute next week; two individual sessions.
         // The cancellation is on the day track, whose week still holds more than 9 hours
         // without it, so the schedule builder can place its clients.

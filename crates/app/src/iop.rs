@@ -469,11 +469,11 @@ fn parse_modality(p: &mut Problems, raw: &str) -> Option<Modality> {
 }
 
 /// May facilitate: active, in a role that sees the program's calendar.
-fn can_facilitate(u: &User) -> bool {
+pub(crate) fn can_facilitate(u: &User) -> bool {
     u.active && grant(u.role, Permission::ViewProgram).is_some()
 }
 
-fn parse_facilitator(p: &mut Problems, field: &'static str, raw: &str, users: &[User]) -> Option<UserId> {
+pub(crate) fn parse_facilitator(p: &mut Problems, field: &'static str, raw: &str, users: &[User]) -> Option<UserId> {
     let found = raw.trim().parse::<UserId>().ok().and_then(|id| users.iter().find(|u| u.id == id));
     match found {
         Some(u) if can_facilitate(u) => Some(u.id),

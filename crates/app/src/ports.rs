@@ -800,6 +800,16 @@ pub trait Tx: Send {
         client: ClientId,
         requirements: &[(domain::iop::Modality, u16)],
     ) -> Result<(), StoreError>;
+    /// Weekly loads set per facilitator (client-assignments); others carry the default.
+    async fn facilitator_loads(&mut self) -> Result<Vec<(UserId, u32)>, StoreError>;
+    /// Sets a facilitator's weekly load, or clears it (back to the default) with `None`.
+    async fn set_facilitator_load(
+        &mut self,
+        user: UserId,
+        max_load: Option<u32>,
+        at: OffsetDateTime,
+        by: UserId,
+    ) -> Result<(), StoreError>;
 
     // IOP: calendar feeds
     async fn insert_calendar_feed(&mut self, feed: &CalendarFeed) -> Result<(), StoreError>;

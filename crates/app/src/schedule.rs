@@ -19,9 +19,22 @@ use crate::error::AppError;
 use crate::ports::{ProgramSession, RosterEntry, SessionFilter, Track, Tx};
 use crate::service::{App, Ctx};
 
-/// Client-assignments a facilitator carries in a week unless the center says otherwise:
-/// four three-hour groups of twelve plus a few individual sessions.
+/// Client-assignments a facilitator carries in a week unless set for them: four three-hour
+/// groups of twelve plus a few individual sessions.
 pub const DEFAULT_FACILITATOR_LOAD: u32 = 60;
+/// The most a load may be set to: a full-time facilitator with groups every session of a
+/// 2.5 week does not reach it.
+pub const MAX_FACILITATOR_LOAD: u32 = 300;
+
+/// A staff member who may facilitate, and the weekly load they may carry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FacilitatorLoad {
+    pub user: domain::ids::UserId,
+    pub name: String,
+    pub max_load: u32,
+    /// Set for them (otherwise the default).
+    pub set: bool,
+}
 
 /// A proposal as the coordinator reviews it.
 #[derive(Clone, Debug)]
@@ -176,7 +189,24 @@ impl App {
                 series: series_of(s),
             });
         }
-        inst.facilitators = staff.iter().map(|_| builder::Facilitator { max_load: DEFAULT_FACILITATOR_LOAD }).collect();
+        // Each facilitator's cap, less what they carry this week outside this instance (other
+        // tracks' rosters, other clients' appointments): the load is the person's, not the track's.
+        let set_loads = tx.facilitator_loads().await?;
+        let mut caps = Vec::with_capacity(staff.len());
+        for who in &staff {
+            let cap = set_loads.iter().find(|(u, _)| u == who).map_or(DEFAULT_FACILITATOR_LOAD, |(_, l)| *l);
+            let mut theirs = SessionFilter::between(week.monday(), week.sunday());
+            theirs.staff = Some(*who);
+            let elsewhere: Vec<IopSessionId> = tx
+                .program_sessions(&theirs)
+                .await?
+                .into_iter()
+                .filter(|s| s.staff() == *who && !sessions.iter().any(|x| x.id == s.id))
+                .map(|s| s.id)
+                .collect();
+            let carried = u32::try_from(tx.roster(&elsewhere).await?.len()).unwrap_or(u32::MAX);
+            caps.push(cap.saturating_sub(carried));
+        }
         inst.rooms = room_caps.iter().map(|c| builder::Room { capacity: *c }).collect();
 
         let scope = domain::access::ClientScope::All;
@@ -248,7 +278,72 @@ impl App {
                 last_week,
             });
         }
+        // A cap never below what the fixed assignments already take (they stay as they are).
+        let mut fixed_load = vec![0u32; staff.len()];
+        for keep in &fixed {
+            for &n in keep {
+                fixed_load[inst.sessions[n].facilitator] += 1;
+            }
+        }
+        inst.facilitators =
+            caps.iter().zip(&fixed_load).map(|(c, f)| builder::Facilitator { max_load: (*c).max(*f) }).collect();
         Ok(Built { track, sessions, clients, instance: inst, fixed, current, open })
+    }
+
+    /// Everyone who may facilitate, with the weekly load the builder holds them to.
+    pub async fn facilitator_loads(&self, ctx: &Ctx) -> Result<Vec<FacilitatorLoad>, AppError> {
+        self.authorize(ctx, ctx.actor.require(Permission::ViewProgram)).await?;
+        let mut tx = self.store.read().await?;
+        let set = tx.facilitator_loads().await?;
+        let mut users: Vec<domain::user::User> =
+            tx.list_users().await?.into_iter().filter(crate::iop::can_facilitate).collect();
+        users.sort_by(|a, b| a.display_name.as_str().cmp(b.display_name.as_str()));
+        Ok(users
+            .into_iter()
+            .map(|u| {
+                let mine = set.iter().find(|(id, _)| *id == u.id).map(|(_, l)| *l);
+                FacilitatorLoad {
+                    user: u.id,
+                    name: u.display_name.to_string(),
+                    max_load: mine.unwrap_or(DEFAULT_FACILITATOR_LOAD),
+                    set: mine.is_some(),
+                }
+            })
+            .collect())
+    }
+
+    /// Sets the weekly load (client-assignments) a facilitator may carry; blank goes back to
+    /// the default. Applies to proposals from now on; rosters already filled stay.
+    pub async fn set_facilitator_load(&self, ctx: &Ctx, user: &str, load: &str) -> Result<(), AppError> {
+        self.authorize(ctx, ctx.actor.require(Permission::ManageProgram)).await?;
+        let mut tx = self.begin().await?;
+        let users = tx.list_users().await?;
+        let mut p = crate::error::Problems::default();
+        let who = crate::iop::parse_facilitator(&mut p, "user", user, &users);
+        let load = match load.trim() {
+            "" => None,
+            raw => match raw.parse::<u32>() {
+                Ok(n) if (1..=MAX_FACILITATOR_LOAD).contains(&n) => Some(n),
+                _ => {
+                    p.add("max_load", format!("Enter a whole number from 1 to {MAX_FACILITATOR_LOAD}, or leave it blank for the default ({DEFAULT_FACILITATOR_LOAD})"));
+                    None
+                }
+            },
+        };
+        p.into_result()?;
+        let who = who.ok_or(AppError::Internal("validated facilitator missing"))?;
+        tx.set_facilitator_load(who, load, self.now(), ctx.actor.user_id).await?;
+        tx.append_audit(vec![AuditEvent {
+            subject: Some(format!("user:{who}")),
+            detail: Some(match load {
+                Some(n) => format!("facilitator load {n}"),
+                None => "facilitator load default".into(),
+            }),
+            ..self.ctx_event(ctx, AuditAction::ProgramChanged, Outcome::Success)
+        }])
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// A proposal for a track's week: who goes to which session, who cannot be placed and why.

@@ -15,8 +15,8 @@ use uuid::Uuid;
 
 use crate::continuum::{fmt_date, parse_date};
 use crate::entity::{
-    iop_attendance, iop_attendance_amendment, iop_availability, iop_enrolment, iop_requirement, iop_roster,
-    iop_session, outreach_task,
+    iop_attendance, iop_attendance_amendment, iop_availability, iop_enrolment, iop_facilitator_load, iop_requirement,
+    iop_roster, iop_session, outreach_task,
 };
 use crate::error::OrStore;
 
@@ -521,6 +521,33 @@ pub(crate) async fn set_requirements(
             sessions_per_week: Set(i32::from(*n)),
         };
         iop_requirement::Entity::insert(row).exec(txn).await.store()?;
+    }
+    Ok(())
+}
+
+/// The loads set per facilitator (staff without one carry the program's default).
+pub(crate) async fn facilitator_loads(txn: &DatabaseTransaction) -> Result<Vec<(UserId, u32)>, StoreError> {
+    let rows = iop_facilitator_load::Entity::find().all(txn).await.store()?;
+    Ok(rows.into_iter().map(|r| (UserId::from_uuid(r.user_id), u32::try_from(r.max_load).unwrap_or(0))).collect())
+}
+
+/// Sets (or, with `None`, clears) a facilitator's weekly load.
+pub(crate) async fn set_facilitator_load(
+    txn: &DatabaseTransaction,
+    user: UserId,
+    max_load: Option<u32>,
+    at: OffsetDateTime,
+    by: UserId,
+) -> Result<(), StoreError> {
+    iop_facilitator_load::Entity::delete_by_id(user.as_uuid()).exec(txn).await.store()?;
+    if let Some(load) = max_load {
+        let row = iop_facilitator_load::ActiveModel {
+            user_id: Set(user.as_uuid()),
+            max_load: Set(i32::try_from(load).map_err(|_| StoreError::Corrupt("facilitator load"))?),
+            set_at: Set(unix_ms(at)),
+            set_by: Set(by.as_uuid()),
+        };
+        iop_facilitator_load::Entity::insert(row).exec(txn).await.store()?;
     }
     Ok(())
 }

@@ -1028,6 +1028,20 @@ impl Tx for SeaTx {
         crate::iop_attendance::set_requirements(&self.txn, client, requirements).await
     }
 
+    async fn facilitator_loads(&mut self) -> Result<Vec<(UserId, u32)>, StoreError> {
+        crate::iop_attendance::facilitator_loads(&self.txn).await
+    }
+
+    async fn set_facilitator_load(
+        &mut self,
+        user: UserId,
+        max_load: Option<u32>,
+        at: OffsetDateTime,
+        by: UserId,
+    ) -> Result<(), StoreError> {
+        crate::iop_attendance::set_facilitator_load(&self.txn, user, max_load, at, by).await
+    }
+
     async fn insert_calendar_feed(&mut self, feed: &app::ports::CalendarFeed) -> Result<(), StoreError> {
         crate::iop_feeds::insert(&self.txn, feed).await
     }

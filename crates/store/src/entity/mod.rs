@@ -24,6 +24,7 @@ pub mod iop_attendance_amendment;
 pub mod iop_availability;
 pub mod iop_closure;
 pub mod iop_enrolment;
+pub mod iop_facilitator_load;
 pub mod iop_requirement;
 pub mod iop_roster;
 pub mod iop_session;

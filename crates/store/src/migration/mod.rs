@@ -11,6 +11,7 @@ mod m20261127_000005_inquiries;
 mod m20261127_000006_episode_teams;
 mod m20261127_000007_measurement;
 mod m20261127_000008_iop;
+mod m20261127_000009_facilitator_loads;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000006_episode_teams::Migration),
             Box::new(m20261127_000007_measurement::Migration),
             Box::new(m20261127_000008_iop::Migration),
+            Box::new(m20261127_000009_facilitator_loads::Migration),
         ]
     }
 }

@@ -187,3 +187,153 @@ async fn the_builder_fills_next_week_within_availability_and_capacity() {
     let (s, _) = call(&app, Method::GET, &format!("{base}/proposal"), &biller, None).await;
     assert_eq!(s, 403);
 }
+
+#[tokio::test]
+async fn a_facilitators_load_caps_the_proposal_across_tracks_and_appointments() {
+    let app = testkit::spawn_app().await;
+    let (_, admin) = app.full_token("boss", Role::Admin).await;
+    let (_, site) = call(
+        &app,
+        Method::POST,
+        "/api/v1/sites",
+        &admin,
+        Some(json!({"name": "Riverside", "time_zone": "America/Chicago"})),
+    )
+    .await;
+    let site = site["id"].as_str().unwrap().to_owned();
+    let (_, sup) = app.full_token("sup", Role::Supervisor).await;
+    let dana = app.user("dana", Role::Counselor).await;
+    let today = app.app.today_in("America/Chicago");
+    let mut clients = Vec::new();
+    for (given, family) in [("Ana", "Alvarez"), ("Ben", "Bell"), ("Cy", "Cho"), ("Dee", "Diaz")] {
+        let c = app.new_client(&sup, given, family).await;
+        let (s, e) = call(
+            &app,
+            Method::POST,
+            &format!("/api/v1/clients/{c}/episodes"),
+            &sup,
+            Some(json!({"on": (today - time::Duration::days(2)).to_string(), "level": "2.1", "site_id": site, "reason": "IOP"})),
+        )
+        .await;
+        assert_eq!(s, 201, "{e}");
+        clients.push(c);
+    }
+    let ctx = app.app.authenticate(&sup, Some("127.0.0.1")).await.unwrap().ctx;
+    let next = week_of(today).next().unwrap();
+    let form = TrackForm {
+        site: site.clone(),
+        name: "Mornings".into(),
+        group_limit: "3".into(),
+        active_from: today.to_string(),
+        active_until: String::new(),
+    };
+    let track = app.app.create_track(&ctx, &form).await.unwrap();
+    // Dana runs every group: three-hour groups Monday to Thursday mornings, 9 h needed each.
+    for day in ["monday", "tuesday", "wednesday", "thursday"] {
+        let entry = TemplateForm {
+            weekday: day.into(),
+            start: "09:00".into(),
+            end: "12:00".into(),
+            modality: "group".into(),
+            title: "Group".into(),
+            facilitator: dana.id.to_string(),
+            room: String::new(),
+        };
+        app.app.add_template(&ctx, track.id, &entry).await.unwrap();
+    }
+    app.app.ensure_week(&ctx, track.id, next).await.unwrap();
+    for c in &clients[..3] {
+        let enrol = EnrolForm { track: track.id.to_string(), from: today.to_string(), until: String::new() };
+        app.app.enrol(&ctx, c.parse().unwrap(), &enrol).await.unwrap();
+    }
+    let proposal = format!("/api/v1/program/tracks/{}/weeks/{next}/proposal", track.id);
+    assert_eq!(get_ok(&app, &sup, &proposal).await["placed"], 3, "the default load (60) holds nine assignments");
+
+    // Seven notes a week at most: two clients of three.
+    let load_path = format!("/api/v1/program/facilitator-loads/{}", dana.id);
+    let (s, e) = call(&app, Method::PUT, &load_path, &sup, Some(json!({"max_load": 7}))).await;
+    assert_eq!(s, 204, "{e}");
+    let p = get_ok(&app, &sup, &proposal).await;
+    assert_eq!(p["placed"], 2, "{p}");
+    let reasons: Vec<&str> =
+        p["clients"].as_array().unwrap().iter().filter_map(|c| c["unplaced_reason"].as_str()).collect();
+    assert_eq!(reasons, ["The facilitators of the sessions that would fit are at their load"]);
+
+    // Nine, but Dana also sees Dee (not on this track) next Monday afternoon: that counts too.
+    let (s, _) = call(&app, Method::PUT, &load_path, &sup, Some(json!({"max_load": 9}))).await;
+    assert_eq!(s, 204);
+    assert_eq!(get_ok(&app, &sup, &proposal).await["placed"], 3);
+    let (s, a) = call(
+        &app,
+        Method::POST,
+        "/api/v1/program/appointments",
+        &sup,
+        Some(json!({"client_id": clients[3], "modality": "individual", "facilitator_id": dana.id.to_string(),
+                    "date": next.monday().to_string(), "start": "14:00", "end": "15:00"})),
+    )
+    .await;
+    assert_eq!(s, 201, "{a}");
+    assert_eq!(get_ok(&app, &sup, &proposal).await["placed"], 2, "the appointment takes one of the nine");
+
+    // Bad loads are refused and change nothing.
+    for (body, field) in [
+        (json!({"max_load": 0}), "max_load"),
+        (json!({"max_load": 301}), "max_load"),
+        (json!({"max_load": "many"}), ""),
+        (json!({"max_load": 5, "extra": 1}), ""),
+    ] {
+        let (s, e) = call(&app, Method::PUT, &load_path, &sup, Some(body.clone())).await;
+        assert!(s == 422 || s == 400, "{body}: {s} {e}");
+        if !field.is_empty() {
+            assert_eq!(e["errors"][0]["field"], field, "{e}");
+        }
+    }
+    let (s, e) = call(
+        &app,
+        Method::PUT,
+        &format!("/api/v1/program/facilitator-loads/{}", clients[0]),
+        &sup,
+        Some(json!({"max_load": 5})),
+    )
+    .await;
+    assert_eq!((s, e["errors"][0]["field"].as_str()), (422, Some("user")), "a client is no facilitator: {e}");
+    let (s, loads) = call(&app, Method::GET, "/api/v1/program/facilitator-loads", &sup, None).await;
+    assert_eq!(s, 200);
+    let mine = loads.as_array().unwrap().iter().find(|l| l["user_id"] == dana.id.to_string()).unwrap().clone();
+    assert_eq!((mine["max_load"].as_u64(), mine["set"].as_bool()), (Some(9), Some(true)), "unchanged: {loads}");
+    let (_, biller) = app.full_token("bill", Role::Biller).await;
+    let (s, _) = call(&app, Method::PUT, &load_path, &biller, Some(json!({"max_load": 50}))).await;
+    assert_eq!(s, 403);
+    // Null goes back to the default.
+    let (s, _) = call(&app, Method::PUT, &load_path, &sup, Some(json!({"max_load": null}))).await;
+    assert_eq!(s, 204);
+    let (_, loads) = call(&app, Method::GET, "/api/v1/program/facilitator-loads", &sup, None).await;
+    let mine = loads.as_array().unwrap().iter().find(|l| l["user_id"] == dana.id.to_string()).unwrap().clone();
+    assert_eq!((mine["max_load"].as_u64(), mine["set"].as_bool()), (Some(60), Some(false)));
+    let details: Vec<String> =
+        crate::events(&app, "program.changed").await.iter().filter_map(|e| e.event.detail.clone()).collect();
+    for expected in ["facilitator load 7", "facilitator load 9", "facilitator load default"] {
+        assert!(details.iter().any(|d| d == expected), "{expected} in {details:?}");
+    }
+
+    // The page: the table, an error beside the field, and a save.
+    let (_, browser) = app.signed_in("casey", Role::ProgramCoordinator).await;
+    let (s, html) = browser.get_text("/program/loads").await;
+    assert_eq!(s, 200);
+    assert!(html.contains("Facilitator loads") && html.contains("Test dana"), "the page lists Dana");
+    let dana_id = dana.id.to_string();
+    let res = browser.submit("/program/loads", "/program/loads", &[("user", &dana_id), ("max_load", "0")]).await;
+    assert_eq!(res.status(), 422);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("id=\"max_load-error\"") && html.contains("href=\"#max_load\""), "beside the field");
+    let res = browser.submit("/program/loads", "/program/loads", &[("user", &dana_id), ("max_load", "40")]).await;
+    assert_eq!(res.status(), 303);
+    let (_, html) = browser.get_text("/program/loads?saved=1").await;
+    assert!(html.contains("Load saved.") && html.contains("<td>40</td>"), "saved");
+}
+
+async fn get_ok(app: &testkit::TestApp, token: &str, path: &str) -> Value {
+    let (s, v) = call(app, Method::GET, path, token, None).await;
+    assert_eq!(s, 200, "{path}: {v}");
+    v
+}

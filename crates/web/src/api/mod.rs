@@ -105,6 +105,8 @@ pub fn routes() -> Router<AppState> {
         .route("/program/calendar", get(iop::calendar))
         .route("/program/tracks/{id}/weeks/{week}/proposal", get(schedule::proposal))
         .route("/program/tracks/{id}/weeks/{week}/schedule", get(schedule::current).post(schedule::apply))
+        .route("/program/facilitator-loads", get(schedule::loads))
+        .route("/program/facilitator-loads/{user_id}", put(schedule::set_load))
         .route("/iop/sessions/{id}", get(iop::session))
         .route("/iop/sessions/{id}/cancel", post(iop::cancel))
         .route("/iop/sessions/{id}/reinstate", post(iop::reinstate))

@@ -43,7 +43,7 @@ impl Modify for BearerAuth {
         measurement::client_mode_form, measurement::submit_client_mode,
         attendance::sheet, attendance::record, attendance::sign, attendance::amend, attendance::outreach,
         attendance::outreach_done, attendance::client_dose, attendance::dashboard, attendance::availability,
-        attendance::requirements, attendance::plan, schedule::proposal, schedule::current, schedule::apply,
+        attendance::requirements, attendance::plan, schedule::proposal, schedule::current, schedule::apply, schedule::loads, schedule::set_load,
         iop::program, iop::create_track, iop::update_track, iop::add_template, iop::update_template,
         iop::retire_template, iop::add_closure, iop::remove_closure, iop::generate_week, iop::book_appointment,
         iop::session, iop::cancel, iop::reinstate, iop::move_session, iop::substitute, iop::add_to_roster, iop::remove_from_roster,

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use domain::ids::{ClientId, IopSessionId, TrackId};
 use domain::iop::compliance::IsoWeek;
 use serde::{Deserialize, Serialize};
@@ -149,4 +150,51 @@ pub async fn apply(
     }
     let a = state.app.apply_schedule(&auth.ctx, track, week(&w)?, &wanted).await?;
     Ok(Json(AppliedDto { added: a.added, removed: a.removed }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FacilitatorLoadDto {
+    pub user_id: String,
+    pub name: String,
+    /// Client-assignments a week the schedule builder may give them, across tracks.
+    pub max_load: u32,
+    /// Set for them; otherwise the program default.
+    pub set: bool,
+}
+
+/// Everyone who may facilitate, with their weekly load.
+#[utoipa::path(get, path = "/api/v1/program/facilitator-loads", tag = "iop", security(("bearer" = [])),
+    responses((status = 200, body = [FacilitatorLoadDto])))]
+pub async fn loads(
+    State(state): State<AppState>,
+    ApiAuth(auth): ApiAuth,
+) -> Result<Json<Vec<FacilitatorLoadDto>>, ApiError> {
+    let rows = state.app.facilitator_loads(&auth.ctx).await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|l| FacilitatorLoadDto { user_id: l.user.to_string(), name: l.name, max_load: l.max_load, set: l.set })
+            .collect(),
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoadRequest {
+    /// 1 to 300; null goes back to the default.
+    pub max_load: Option<u32>,
+}
+
+/// Set (or, with null, clear) a facilitator's weekly load.
+#[utoipa::path(put, path = "/api/v1/program/facilitator-loads/{user_id}", tag = "iop", request_body = LoadRequest,
+    security(("bearer" = [])), params(("user_id" = String, Path)),
+    responses((status = 204), (status = 422, body = Problem)))]
+pub async fn set_load(
+    State(state): State<AppState>,
+    ApiAuth(auth): ApiAuth,
+    Path(user): Path<String>,
+    ApiJson(req): ApiJson<LoadRequest>,
+) -> Result<StatusCode, ApiError> {
+    let load = req.max_load.map(|n| n.to_string()).unwrap_or_default();
+    state.app.set_facilitator_load(&auth.ctx, &user, &load).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

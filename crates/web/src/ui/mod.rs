@@ -93,6 +93,7 @@ pub fn routes() -> Router<AppState> {
         .route("/iop/sessions/{id}/amend", post(attendance::amend))
         .route("/program/dose", get(attendance::dashboard))
         .route("/program/tracks/{id}/schedule", get(schedule::show).post(schedule::apply))
+        .route("/program/loads", get(schedule::loads).post(schedule::set_load))
         .route("/clients/{id}/dose", get(attendance::client_dose))
         .route("/clients/{id}/availability", post(attendance::availability))
         .route("/clients/{id}/requirements", post(attendance::requirements))

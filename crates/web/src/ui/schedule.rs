@@ -186,3 +186,86 @@ pub async fn apply(
         }
     }
 }
+
+pub struct LoadRow {
+    pub id: String,
+    pub name: String,
+    pub max_load: u32,
+    pub set: bool,
+}
+
+#[derive(Template)]
+#[template(path = "facilitator_loads.html")]
+struct LoadsPage {
+    chrome: Chrome,
+    rows: Vec<LoadRow>,
+    can_manage: bool,
+    default_load: u32,
+    max_load: u32,
+    errors: Errors,
+    saved: bool,
+    typed_user: String,
+    typed_load: String,
+}
+
+#[derive(Deserialize)]
+pub struct SavedQuery {
+    saved: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct LoadFields {
+    #[serde(default)]
+    user: String,
+    #[serde(default)]
+    max_load: String,
+}
+
+async fn loads_page(
+    state: &AppState,
+    auth: &Authenticated,
+    errors: Errors,
+    saved: bool,
+    typed: Option<&LoadFields>,
+) -> Result<LoadsPage, UiError> {
+    let rows = state
+        .app
+        .facilitator_loads(&auth.ctx)
+        .await?
+        .into_iter()
+        .map(|l| LoadRow { id: l.user.to_string(), name: l.name, max_load: l.max_load, set: l.set })
+        .collect();
+    Ok(LoadsPage {
+        chrome: Chrome::for_user(auth, "/program"),
+        rows,
+        can_manage: auth.ctx.actor.require(domain::access::Permission::ManageProgram).is_ok(),
+        default_load: app::schedule::DEFAULT_FACILITATOR_LOAD,
+        max_load: app::schedule::MAX_FACILITATOR_LOAD,
+        errors,
+        saved,
+        typed_user: typed.map(|f| f.user.clone()).unwrap_or_default(),
+        typed_load: typed.map(|f| f.max_load.clone()).unwrap_or_default(),
+    })
+}
+
+pub async fn loads(
+    State(state): State<AppState>,
+    Signed(auth): Signed,
+    Query(q): Query<SavedQuery>,
+) -> Result<Response, UiError> {
+    ok(&loads_page(&state, &auth, Errors::default(), q.saved.is_some(), None).await?)
+}
+
+pub async fn set_load(
+    State(state): State<AppState>,
+    Signed(auth): Signed,
+    CsrfForm(f): CsrfForm<LoadFields>,
+) -> Result<Response, UiError> {
+    match state.app.set_facilitator_load(&auth.ctx, &f.user, &f.max_load).await {
+        Ok(()) => Ok(Redirect::to("/program/loads?saved=1").into_response()),
+        Err(e) => {
+            let errors = form_errors(e)?;
+            render(StatusCode::UNPROCESSABLE_ENTITY, &loads_page(&state, &auth, errors, false, Some(&f)).await?)
+        }
+    }
+}

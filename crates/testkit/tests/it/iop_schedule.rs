@@ -12,32 +12,9 @@ use crate::call;
 #[tokio::test]
 async fn the_builder_fills_next_week_within_availability_and_capacity() {
     let app = testkit::spawn_app().await;
-    let (_, admin) = app.full_token("boss", Role::Admin).await;
-    let (_, site) = call(
-        &app,
-        Method::POST,
-        "/api/v1/sites",
-        &admin,
-        Some(json!({"name": "Riverside", "time_zone": "America/Chicago"})),
-    )
-    .await;
-    let site = site["id"].as_str().unwrap().to_owned();
     let (sup_user, sup) = app.full_token("sup", Role::Supervisor).await;
+    let (site, clients) = riverside_clients(&app, &sup, &[("Ana", "Alvarez"), ("Ben", "Bell"), ("Cy", "Cho")]).await;
     let today = app.app.today_in("America/Chicago");
-    let mut clients = Vec::new();
-    for (given, family) in [("Ana", "Alvarez"), ("Ben", "Bell"), ("Cy", "Cho")] {
-        let c = app.new_client(&sup, given, family).await;
-        let (s, e) = call(
-            &app,
-            Method::POST,
-            &format!("/api/v1/clients/{c}/episodes"),
-            &sup,
-            Some(json!({"on": (today - time::Duration::days(2)).to_string(), "level": "2.1", "site_id": site, "reason": "IOP"})),
-        )
-        .await;
-        assert_eq!(s, 201, "{e}");
-        clients.push(c);
-    }
     let ctx = app.app.authenticate(&sup, Some("127.0.0.1")).await.unwrap().ctx;
     let next = week_of(today).next().unwrap();
     let track = app
@@ -191,33 +168,11 @@ async fn the_builder_fills_next_week_within_availability_and_capacity() {
 #[tokio::test]
 async fn a_facilitators_load_caps_the_proposal_across_tracks_and_appointments() {
     let app = testkit::spawn_app().await;
-    let (_, admin) = app.full_token("boss", Role::Admin).await;
-    let (_, site) = call(
-        &app,
-        Method::POST,
-        "/api/v1/sites",
-        &admin,
-        Some(json!({"name": "Riverside", "time_zone": "America/Chicago"})),
-    )
-    .await;
-    let site = site["id"].as_str().unwrap().to_owned();
     let (_, sup) = app.full_token("sup", Role::Supervisor).await;
     let dana = app.user("dana", Role::Counselor).await;
+    let people = [("Ana", "Alvarez"), ("Ben", "Bell"), ("Cy", "Cho"), ("Dee", "Diaz")];
+    let (site, clients) = riverside_clients(&app, &sup, &people).await;
     let today = app.app.today_in("America/Chicago");
-    let mut clients = Vec::new();
-    for (given, family) in [("Ana", "Alvarez"), ("Ben", "Bell"), ("Cy", "Cho"), ("Dee", "Diaz")] {
-        let c = app.new_client(&sup, given, family).await;
-        let (s, e) = call(
-            &app,
-            Method::POST,
-            &format!("/api/v1/clients/{c}/episodes"),
-            &sup,
-            Some(json!({"on": (today - time::Duration::days(2)).to_string(), "level": "2.1", "site_id": site, "reason": "IOP"})),
-        )
-        .await;
-        assert_eq!(s, 201, "{e}");
-        clients.push(c);
-    }
     let ctx = app.app.authenticate(&sup, Some("127.0.0.1")).await.unwrap().ctx;
     let next = week_of(today).next().unwrap();
     let form = TrackForm {
@@ -336,4 +291,35 @@ async fn get_ok(app: &testkit::TestApp, token: &str, path: &str) -> Value {
     let (s, v) = call(app, Method::GET, path, token, None).await;
     assert_eq!(s, 200, "{path}: {v}");
     v
+}
+
+/// A site in Chicago and clients admitted there to 2.1 two days ago.
+async fn riverside_clients(app: &testkit::TestApp, sup: &str, people: &[(&str, &str)]) -> (String, Vec<String>) {
+    let (_, admin) = app.full_token("boss", Role::Admin).await;
+    let (s, site) = call(
+        app,
+        Method::POST,
+        "/api/v1/sites",
+        &admin,
+        Some(json!({"name": "Riverside", "time_zone": "America/Chicago"})),
+    )
+    .await;
+    assert_eq!(s, 201, "{site}");
+    let site = site["id"].as_str().unwrap().to_owned();
+    let admitted = app.app.today_in("America/Chicago") - time::Duration::days(2);
+    let mut clients = Vec::new();
+    for (given, family) in people {
+        let c = app.new_client(sup, given, family).await;
+        let (s, e) = call(
+            app,
+            Method::POST,
+            &format!("/api/v1/clients/{c}/episodes"),
+            sup,
+            Some(json!({"on": admitted.to_string(), "level": "2.1", "site_id": site, "reason": "IOP"})),
+        )
+        .await;
+        assert_eq!(s, 201, "{e}");
+        clients.push(c);
+    }
+    (site, clients)
 }

@@ -34,6 +34,8 @@ pub struct FacilitatorLoad {
     pub max_load: u32,
     /// Set for them (otherwise the default).
     pub set: bool,
+    /// Client-assignments they carry this week, across tracks and appointments.
+    pub this_week: u32,
 }
 
 /// A proposal as the coordinator reviews it.
@@ -298,18 +300,25 @@ impl App {
         let mut users: Vec<domain::user::User> =
             tx.list_users().await?.into_iter().filter(crate::iop::can_facilitate).collect();
         users.sort_by(|a, b| a.display_name.as_str().cmp(b.display_name.as_str()));
-        Ok(users
-            .into_iter()
-            .map(|u| {
-                let mine = set.iter().find(|(id, _)| *id == u.id).map(|(_, l)| *l);
-                FacilitatorLoad {
-                    user: u.id,
-                    name: u.display_name.to_string(),
-                    max_load: mine.unwrap_or(DEFAULT_FACILITATOR_LOAD),
-                    set: mine.is_some(),
-                }
-            })
-            .collect())
+        let zone = tx.sites().await?.first().map(|s| s.site.time_zone.as_str().to_owned());
+        let week = domain::iop::compliance::week_of(zone.map_or_else(|| self.now().date(), |z| self.today_in(&z)));
+        let mut out = Vec::with_capacity(users.len());
+        for u in users {
+            let mut theirs = SessionFilter::between(week.monday(), week.sunday());
+            theirs.staff = Some(u.id);
+            let ids: Vec<IopSessionId> =
+                tx.program_sessions(&theirs).await?.into_iter().filter(|s| s.staff() == u.id).map(|s| s.id).collect();
+            let this_week = u32::try_from(tx.roster(&ids).await?.len()).unwrap_or(u32::MAX);
+            let mine = set.iter().find(|(id, _)| *id == u.id).map(|(_, l)| *l);
+            out.push(FacilitatorLoad {
+                user: u.id,
+                name: u.display_name.to_string(),
+                max_load: mine.unwrap_or(DEFAULT_FACILITATOR_LOAD),
+                set: mine.is_some(),
+                this_week,
+            });
+        }
+        Ok(out)
     }
 
     /// Sets the weekly load (client-assignments) a facilitator may carry; blank goes back to

@@ -256,6 +256,21 @@ async fn a_facilitators_load_caps_the_proposal_across_tracks_and_appointments() 
     assert_eq!(s, 200);
     let mine = loads.as_array().unwrap().iter().find(|l| l["user_id"] == dana.id.to_string()).unwrap().clone();
     assert_eq!((mine["max_load"].as_u64(), mine["set"].as_bool()), (Some(9), Some(true)), "unchanged: {loads}");
+    // What Dana carries this week: nothing yet, then Dee's session today.
+    assert_eq!(mine["this_week"], 0, "{mine}");
+    let (s, a) = call(
+        &app,
+        Method::POST,
+        "/api/v1/program/appointments",
+        &sup,
+        Some(json!({"client_id": clients[3], "modality": "individual", "facilitator_id": dana.id.to_string(),
+                    "date": today.to_string(), "start": "22:00", "end": "23:00"})),
+    )
+    .await;
+    assert_eq!(s, 201, "{a}");
+    let (_, loads) = call(&app, Method::GET, "/api/v1/program/facilitator-loads", &sup, None).await;
+    let mine = loads.as_array().unwrap().iter().find(|l| l["user_id"] == dana.id.to_string()).unwrap().clone();
+    assert_eq!(mine["this_week"], 1, "{mine}");
     let (_, biller) = app.full_token("bill", Role::Biller).await;
     let (s, _) = call(&app, Method::PUT, &load_path, &biller, Some(json!({"max_load": 50}))).await;
     assert_eq!(s, 403);

@@ -160,6 +160,8 @@ pub struct FacilitatorLoadDto {
     pub max_load: u32,
     /// Set for them; otherwise the program default.
     pub set: bool,
+    /// Client-assignments they carry this ISO week, across tracks and appointments.
+    pub this_week: u32,
 }
 
 /// Everyone who may facilitate, with their weekly load.
@@ -172,7 +174,13 @@ pub async fn loads(
     let rows = state.app.facilitator_loads(&auth.ctx).await?;
     Ok(Json(
         rows.into_iter()
-            .map(|l| FacilitatorLoadDto { user_id: l.user.to_string(), name: l.name, max_load: l.max_load, set: l.set })
+            .map(|l| FacilitatorLoadDto {
+                user_id: l.user.to_string(),
+                name: l.name,
+                max_load: l.max_load,
+                set: l.set,
+                this_week: l.this_week,
+            })
             .collect(),
     ))
 }

@@ -192,6 +192,7 @@ pub struct LoadRow {
     pub name: String,
     pub max_load: u32,
     pub set: bool,
+    pub this_week: u32,
 }
 
 #[derive(Template)]
@@ -233,7 +234,13 @@ async fn loads_page(
         .facilitator_loads(&auth.ctx)
         .await?
         .into_iter()
-        .map(|l| LoadRow { id: l.user.to_string(), name: l.name, max_load: l.max_load, set: l.set })
+        .map(|l| LoadRow {
+            id: l.user.to_string(),
+            name: l.name,
+            max_load: l.max_load,
+            set: l.set,
+            this_week: l.this_week,
+        })
         .collect();
     Ok(LoadsPage {
         chrome: Chrome::for_user(auth, "/program"),

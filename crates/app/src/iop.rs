@@ -1884,16 +1884,7 @@ impl App {
             )
             .await?;
         } else {
-            tx.update_program_session(&moved).await?;
-            self.program_event(
-                ctx,
-                tx.as_mut(),
-                AuditAction::SessionChanged,
-                session_subject(id),
-                "moved".into(),
-                None,
-            )
-            .await?;
+            self.save_session_change(ctx, tx.as_mut(), &moved, "moved").await?;
         }
         tx.commit().await?;
         Ok(moved)
@@ -1928,10 +1919,8 @@ impl App {
             Fields { staff: "substitute", room: "substitute", client: "substitute" },
         )
         .await?;
-        tx.update_program_session(&s).await?;
         let detail = if substitute.is_some() { "substitute set" } else { "substitute cleared" };
-        self.program_event(ctx, tx.as_mut(), AuditAction::SessionChanged, session_subject(id), detail.into(), None)
-            .await?;
+        self.save_session_change(ctx, tx.as_mut(), &s, detail).await?;
         tx.commit().await?;
         Ok(s)
     }

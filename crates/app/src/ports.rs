@@ -783,6 +783,11 @@ pub trait Tx: Send {
         to: Date,
     ) -> Result<Vec<ClientId>, StoreError>;
     async fn availability(&mut self, client: ClientId) -> Result<Vec<domain::iop::program::Window>, StoreError>;
+    /// [`Tx::availability`] for many clients in a few queries (clients with none are absent).
+    async fn availability_of(
+        &mut self,
+        clients: &[ClientId],
+    ) -> Result<BTreeMap<ClientId, Vec<domain::iop::program::Window>>, StoreError>;
     async fn set_availability(
         &mut self,
         client: ClientId,

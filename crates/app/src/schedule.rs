@@ -94,6 +94,18 @@ pub fn blocker_text(b: &Blocker) -> String {
     }
 }
 
+/// Client-assignments per person running `sessions` (the substitute where there is one).
+fn assignments_by_staff(sessions: &[ProgramSession], roster: &[RosterEntry]) -> BTreeMap<domain::ids::UserId, u32> {
+    let staff: BTreeMap<IopSessionId, domain::ids::UserId> = sessions.iter().map(|s| (s.id, s.staff())).collect();
+    let mut carried = BTreeMap::new();
+    for r in roster {
+        if let Some(who) = staff.get(&r.session) {
+            *carried.entry(*who).or_insert(0) += 1;
+        }
+    }
+    carried
+}
+
 fn weekday_all() -> [Weekday; 7] {
     [
         Weekday::Monday,
@@ -113,9 +125,6 @@ impl App {
         let site = sites.iter().find(|s| s.site.id == track.site);
         let zone = site.map(|s| s.site.time_zone.as_str().to_owned()).unwrap_or_else(|| "UTC".into());
         let (today, now) = self.civil_now(&zone);
-        let mut filter = SessionFilter::between(week.monday(), week.sunday());
-        filter.track = Some(track_id);
-        let mut sessions = tx.program_sessions(&filter).await?;
         let enrolments = tx.track_enrolments(track_id).await?;
         let client_ids: Vec<ClientId> = enrolments
             .iter()
@@ -124,19 +133,21 @@ impl App {
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        // Each client's own appointments this week count toward their week and stay put.
-        for c in &client_ids {
-            let mut f = SessionFilter::between(week.monday(), week.sunday());
-            f.client = Some(*c);
-            for s in tx.program_sessions(&f).await? {
-                if !sessions.iter().any(|x| x.id == s.id) {
-                    sessions.push(s);
-                }
-            }
-        }
+        // The whole program's week, read once: the track's sessions, each enrolled client's
+        // own appointments (they count toward their week and stay put), and what every
+        // facilitator carries elsewhere.
+        let week_sessions = tx.program_sessions(&SessionFilter::between(week.monday(), week.sunday())).await?;
+        let week_ids: Vec<IopSessionId> = week_sessions.iter().map(|s| s.id).collect();
+        let week_roster = tx.roster(&week_ids).await?;
+        let enrolled: BTreeSet<ClientId> = client_ids.iter().copied().collect();
+        let booked: BTreeSet<IopSessionId> =
+            week_roster.iter().filter(|r| enrolled.contains(&r.client)).map(|r| r.session).collect();
+        let mut sessions: Vec<ProgramSession> =
+            week_sessions.iter().filter(|s| s.track == Some(track_id) || booked.contains(&s.id)).cloned().collect();
         sessions.sort_by_key(|s| (s.slot.date, s.slot.start, s.id.as_uuid()));
-        let ids: Vec<IopSessionId> = sessions.iter().map(|s| s.id).collect();
-        let roster = tx.roster(&ids).await?;
+        let in_instance: BTreeSet<IopSessionId> = sessions.iter().map(|s| s.id).collect();
+        let roster: Vec<RosterEntry> =
+            week_roster.iter().filter(|r| in_instance.contains(&r.session)).cloned().collect();
         // Last week's series per client, for continuity.
         let mut last = SessionFilter::between(week.monday() - Duration::days(7), week.monday() - Duration::days(1));
         last.track = Some(track_id);
@@ -194,29 +205,27 @@ impl App {
         // Each facilitator's cap, less what they carry this week outside this instance (other
         // tracks' rosters, other clients' appointments): the load is the person's, not the track's.
         let set_loads = tx.facilitator_loads().await?;
-        let mut caps = Vec::with_capacity(staff.len());
-        for who in &staff {
-            let cap = set_loads.iter().find(|(u, _)| u == who).map_or(DEFAULT_FACILITATOR_LOAD, |(_, l)| *l);
-            let mut theirs = SessionFilter::between(week.monday(), week.sunday());
-            theirs.staff = Some(*who);
-            let elsewhere: Vec<IopSessionId> = tx
-                .program_sessions(&theirs)
-                .await?
-                .into_iter()
-                .filter(|s| s.staff() == *who && !sessions.iter().any(|x| x.id == s.id))
-                .map(|s| s.id)
-                .collect();
-            let carried = u32::try_from(tx.roster(&elsewhere).await?.len()).unwrap_or(u32::MAX);
-            caps.push(cap.saturating_sub(carried));
-        }
+        let outside: Vec<ProgramSession> =
+            week_sessions.iter().filter(|s| !in_instance.contains(&s.id)).cloned().collect();
+        let carried = assignments_by_staff(&outside, &week_roster);
+        let caps: Vec<u32> = staff
+            .iter()
+            .map(|who| {
+                let cap = set_loads.iter().find(|(u, _)| u == who).map_or(DEFAULT_FACILITATOR_LOAD, |(_, l)| *l);
+                cap.saturating_sub(carried.get(who).copied().unwrap_or(0))
+            })
+            .collect();
         inst.rooms = room_caps.iter().map(|c| builder::Room { capacity: *c }).collect();
 
         let scope = domain::access::ClientScope::All;
         let clients = tx.clients_among(&scope, &client_ids).await?;
         let mut fixed = Vec::new();
         let mut current = Vec::new();
+        let mut episodes = tx.episodes_of_clients(&client_ids).await?;
+        let mut requirements = tx.requirements_of(&client_ids).await?;
+        let mut stated_of = tx.availability_of(&client_ids).await?;
         for c in &clients {
-            let episodes = tx.episodes_of(c.id).await?;
+            let episodes = episodes.remove(&c.id).unwrap_or_default();
             let level = episodes.iter().find(|e| e.is_open()).and_then(|e| e.current()).map(|p| p.level.clone());
             let age = if c.date_of_birth.saturating_add(Duration::days(18 * 365 + 4)) > week.monday() {
                 AgeGroup::Adolescent
@@ -229,13 +238,13 @@ impl App {
                 .and_then(|l| WeeklyMinimum::for_level(l, age))
                 .map(WeeklyMinimum::minutes)
                 .unwrap_or(0);
-            let needs: Vec<Need> = tx
-                .requirements(c.id)
-                .await?
+            let needs: Vec<Need> = requirements
+                .remove(&c.id)
+                .unwrap_or_default()
                 .into_iter()
                 .map(|(modality, n)| Need { modality, count: u8::try_from(n).unwrap_or(u8::MAX) })
                 .collect();
-            let stated = tx.availability(c.id).await?;
+            let stated = stated_of.remove(&c.id).unwrap_or_default();
             // No stated availability: free whenever the program meets.
             let availability: Vec<builder::Window> = if stated.is_empty() {
                 weekday_all()
@@ -302,23 +311,22 @@ impl App {
         users.sort_by(|a, b| a.display_name.as_str().cmp(b.display_name.as_str()));
         let zone = tx.sites().await?.first().map(|s| s.site.time_zone.as_str().to_owned());
         let week = domain::iop::compliance::week_of(zone.map_or_else(|| self.now().date(), |z| self.today_in(&z)));
-        let mut out = Vec::with_capacity(users.len());
-        for u in users {
-            let mut theirs = SessionFilter::between(week.monday(), week.sunday());
-            theirs.staff = Some(u.id);
-            let ids: Vec<IopSessionId> =
-                tx.program_sessions(&theirs).await?.into_iter().filter(|s| s.staff() == u.id).map(|s| s.id).collect();
-            let this_week = u32::try_from(tx.roster(&ids).await?.len()).unwrap_or(u32::MAX);
-            let mine = set.iter().find(|(id, _)| *id == u.id).map(|(_, l)| *l);
-            out.push(FacilitatorLoad {
-                user: u.id,
-                name: u.display_name.to_string(),
-                max_load: mine.unwrap_or(DEFAULT_FACILITATOR_LOAD),
-                set: mine.is_some(),
-                this_week,
-            });
-        }
-        Ok(out)
+        let sessions = tx.program_sessions(&SessionFilter::between(week.monday(), week.sunday())).await?;
+        let ids: Vec<IopSessionId> = sessions.iter().map(|s| s.id).collect();
+        let carried = assignments_by_staff(&sessions, &tx.roster(&ids).await?);
+        Ok(users
+            .into_iter()
+            .map(|u| {
+                let mine = set.iter().find(|(id, _)| *id == u.id).map(|(_, l)| *l);
+                FacilitatorLoad {
+                    user: u.id,
+                    name: u.display_name.to_string(),
+                    max_load: mine.unwrap_or(DEFAULT_FACILITATOR_LOAD),
+                    set: mine.is_some(),
+                    this_week: carried.get(&u.id).copied().unwrap_or(0),
+                }
+            })
+            .collect())
     }
 
     /// Sets the weekly load (client-assignments) a facilitator may carry; blank goes back to

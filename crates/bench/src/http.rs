@@ -108,3 +108,34 @@ pub fn login(addr: SocketAddr, username: &str, password: &str) -> Result<String>
     let v: serde_json::Value = serde_json::from_slice(&res.body)?;
     Ok(v.get("token").and_then(|t| t.as_str()).context("no token in the sign-in response")?.to_owned())
 }
+
+impl Conn {
+    /// Times `requests` sequential GETs of `path` after `warmup` untimed ones; every answer must
+    /// be 200. Returns the samples and the size of the first body.
+    pub fn time_gets(
+        &mut self,
+        path: &str,
+        header: &str,
+        warmup: usize,
+        requests: usize,
+    ) -> Result<(Vec<Duration>, usize)> {
+        let headers = [header.to_owned()];
+        let first = self.request("GET", path, &headers, None)?;
+        if first.status != 200 {
+            bail!("{path} gave {}: {}", first.status, String::from_utf8_lossy(&first.body));
+        }
+        for _ in 0..warmup {
+            self.request("GET", path, &headers, None)?;
+        }
+        let mut samples = Vec::with_capacity(requests);
+        for _ in 0..requests {
+            let t = std::time::Instant::now();
+            let res = self.request("GET", path, &headers, None)?;
+            samples.push(t.elapsed());
+            if res.status != 200 {
+                bail!("{path} gave {}", res.status);
+            }
+        }
+        Ok((samples, first.body.len()))
+    }
+}

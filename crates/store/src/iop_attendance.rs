@@ -429,19 +429,30 @@ pub(crate) async fn enrolled_between(
 }
 
 pub(crate) async fn availability(txn: &DatabaseTransaction, client: ClientId) -> Result<Vec<Window>, StoreError> {
-    let rows = iop_availability::Entity::find()
-        .filter(iop_availability::Column::ClientId.eq(client.as_uuid()))
-        .order_by_asc(iop_availability::Column::Weekday)
-        .order_by_asc(iop_availability::Column::FromTime)
-        .all(txn)
-        .await
-        .store()?;
-    rows.into_iter()
-        .map(|r| {
-            Window::new(weekday(r.weekday)?, parse_time(&r.from_time)?, parse_time(&r.to_time)?)
-                .map_err(|_| StoreError::Corrupt("availability window"))
-        })
-        .collect()
+    Ok(availability_of(txn, &[client]).await?.remove(&client).unwrap_or_default())
+}
+
+/// [`availability`] for many clients: one query per 400 clients.
+pub(crate) async fn availability_of(
+    txn: &DatabaseTransaction,
+    clients: &[ClientId],
+) -> Result<std::collections::BTreeMap<ClientId, Vec<Window>>, StoreError> {
+    let mut out: std::collections::BTreeMap<ClientId, Vec<Window>> = std::collections::BTreeMap::new();
+    for chunk in clients.chunks(400) {
+        for r in iop_availability::Entity::find()
+            .filter(iop_availability::Column::ClientId.is_in(chunk.iter().map(|c| c.as_uuid())))
+            .order_by_asc(iop_availability::Column::Weekday)
+            .order_by_asc(iop_availability::Column::FromTime)
+            .all(txn)
+            .await
+            .store()?
+        {
+            let window = Window::new(weekday(r.weekday)?, parse_time(&r.from_time)?, parse_time(&r.to_time)?)
+                .map_err(|_| StoreError::Corrupt("availability window"))?;
+            out.entry(ClientId::from_uuid(r.client_id)).or_default().push(window);
+        }
+    }
+    Ok(out)
 }
 
 pub(crate) async fn set_availability(

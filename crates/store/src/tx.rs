@@ -1001,6 +1001,13 @@ impl Tx for SeaTx {
         crate::iop_attendance::availability(&self.txn, client).await
     }
 
+    async fn availability_of(
+        &mut self,
+        clients: &[ClientId],
+    ) -> Result<std::collections::BTreeMap<ClientId, Vec<domain::iop::program::Window>>, StoreError> {
+        crate::iop_attendance::availability_of(&self.txn, clients).await
+    }
+
     async fn set_availability(
         &mut self,
         client: ClientId,

@@ -136,8 +136,7 @@ async fn audit_events(
                     (c.event.id.to_string(), fhir::audit_event(c, recorded))
                 })
                 .collect();
-            let bundle = fhir::searchset("/fhir", "AuditEvent", resources);
-            fhir(StatusCode::OK, serde_json::to_value(bundle).unwrap_or_default())
+            searchset("AuditEvent", resources)
         }
         Err(e) => app_outcome(e),
     }
@@ -199,8 +198,7 @@ async fn questionnaires(
                     (id, q)
                 })
                 .collect();
-            let bundle = fhir::searchset("/fhir", "Questionnaire", resources);
-            fhir(StatusCode::OK, serde_json::to_value(bundle).unwrap_or_default())
+            searchset("Questionnaire", resources)
         }
         Err(e) => app_outcome(e),
     }
@@ -270,8 +268,7 @@ async fn questionnaire_responses(
                 .iter()
                 .map(|(r, form)| (r.id.to_string(), fhir::questionnaire_response(&facts(r, form))))
                 .collect();
-            let bundle = fhir::searchset("/fhir", "QuestionnaireResponse", resources);
-            fhir(StatusCode::OK, serde_json::to_value(bundle).unwrap_or_default())
+            searchset("QuestionnaireResponse", resources)
         }
         Err(e) => app_outcome(e),
     }
@@ -313,8 +310,7 @@ async fn observations(
             } else {
                 Vec::new()
             };
-            let bundle = fhir::searchset("/fhir", "Observation", resources);
-            fhir(StatusCode::OK, serde_json::to_value(bundle).unwrap_or_default())
+            searchset("Observation", resources)
         }
         Err(e) => app_outcome(e),
     }
@@ -412,8 +408,7 @@ async fn appointments(
                     (a.id.clone(), a)
                 })
                 .collect();
-            let bundle = fhir::searchset("/fhir", "Appointment", resources);
-            fhir(StatusCode::OK, serde_json::to_value(bundle).unwrap_or_default())
+            searchset("Appointment", resources)
         }
         Err(e) => app_outcome(e),
     }
@@ -436,11 +431,15 @@ async fn encounters(
         Ok(visits) => {
             let resources =
                 visits.iter().filter_map(|v| fhir::encounter(&visit_facts(v))).map(|e| (e.id.clone(), e)).collect();
-            let bundle = fhir::searchset("/fhir", "Encounter", resources);
-            fhir(StatusCode::OK, serde_json::to_value(bundle).unwrap_or_default())
+            searchset("Encounter", resources)
         }
         Err(e) => app_outcome(e),
     }
+}
+
+/// A search answer: the resources as a `searchset` Bundle.
+fn searchset<T: serde::Serialize>(kind: &str, resources: Vec<(String, T)>) -> Response {
+    fhir(StatusCode::OK, serde_json::to_value(fhir::searchset("/fhir", kind, resources)).unwrap_or_default())
 }
 
 #[cfg(test)]

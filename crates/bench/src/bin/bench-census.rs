@@ -81,23 +81,8 @@ fn over_http(args: &Args, addr: SocketAddr) -> Result<()> {
     for (what, path, header) in
         [("GET /census (HTML)", "/census", &cookie), ("GET /api/v1/census (JSON)", "/api/v1/census", &bearer)]
     {
-        let first = conn.request("GET", path, std::slice::from_ref(header), None)?;
-        if first.status != 200 {
-            bail!("{path} gave {}: {}", first.status, String::from_utf8_lossy(&first.body));
-        }
-        for _ in 0..args.warmup {
-            conn.request("GET", path, std::slice::from_ref(header), None)?;
-        }
-        let mut samples = Vec::with_capacity(args.requests);
-        for _ in 0..args.requests {
-            let t = Instant::now();
-            let res = conn.request("GET", path, std::slice::from_ref(header), None)?;
-            samples.push(t.elapsed());
-            if res.status != 200 {
-                bail!("{path} gave {}", res.status);
-            }
-        }
-        result(&args.label, what, &samples, &format!("  ({} bytes)", first.body.len()));
+        let (samples, bytes) = conn.time_gets(path, header, args.warmup, args.requests)?;
+        result(&args.label, what, &samples, &format!("  ({bytes} bytes)"));
     }
     Ok(())
 }

@@ -391,6 +391,16 @@ async fn double_booking_a_staff_member_a_room_or_a_client_is_refused_naming_the_
     // And the appointment now blocks the same people and room.
     let (s, e) = p.appointment(&ana, &p.sam, Some(&p.small_room), monday, ("16:30", "17:30")).await;
     assert_eq!((s, first_error(&e).0.as_str()), (422, "room"), "{e}");
+    // A family session is booked the same way, one family at a time.
+    let (s, family) = p
+        .post(
+            "/api/v1/program/appointments",
+            json!({"client_id": ben, "modality": "family", "facilitator_id": p.sam,
+                   "date": monday.to_string(), "start": "14:00", "end": "15:00"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{family}");
+    assert_eq!((family["modality"].as_str(), family["capacity"].as_u64()), (Some("family"), Some(1)));
     // A template entry cannot promise Dana twice a week either.
     let (s, e) = p.entry(&track, "thursday", ("20:00", "21:00"), "group", "Relapse prevention II", &p.dana, None).await;
     assert_eq!(s, 422, "{e}");

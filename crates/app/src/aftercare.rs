@@ -71,9 +71,9 @@ impl App {
     }
 
     pub async fn aftercare(&self, ctx: &Ctx, client: ClientId, episode: EpisodeId) -> Result<Aftercare, AppError> {
-        let scope = self.authorize(ctx, ctx.actor.scope_for(Permission::ReadClient, client)).await?;
+        let scope = self.authorize(ctx, ctx.actor.scope_for(Permission::ReadClinical, client)).await?;
         let mut tx = self.store.read().await?;
-        tx.episode(&scope, episode).await?.filter(|e| e.client == client).ok_or(AppError::NotFound)?;
+        self.episode_of_in(tx.as_mut(), ctx, &scope, client, episode, Permission::ReadClinical).await?;
         let plan = tx.aftercare_plan(episode).await?;
         let follow_ups = tx.follow_ups_of(episode).await?;
         drop(tx);
@@ -106,7 +106,7 @@ impl App {
         };
         p.into_result()?;
         let mut tx = self.begin().await?;
-        tx.episode(&scope, episode).await?.filter(|e| e.client == client).ok_or(AppError::NotFound)?;
+        self.episode_of_in(tx.as_mut(), ctx, &scope, client, episode, Permission::PlanAftercare).await?;
         tx.save_aftercare_plan(episode, &plan, ctx.actor.user_id, self.now()).await?;
         let event = AuditEvent {
             client: Some(client),

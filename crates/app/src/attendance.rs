@@ -66,6 +66,7 @@ impl App {
     /// roster; otherwise the clients `RecordAttendance` reaches.
     async fn attendance_scope(
         &self,
+        tx: &mut dyn Tx,
         ctx: &Ctx,
         session: &AttendanceSession,
         roster: &[ClientId],
@@ -74,13 +75,13 @@ impl App {
         if session.facilitator == me || session.substitute == Some(me) {
             return Ok(ClientScope::Only(roster.iter().copied().collect()));
         }
-        self.authorize(ctx, ctx.actor.scope(Permission::RecordAttendance)).await
+        self.authorize_in(tx, ctx, ctx.actor.scope(Permission::RecordAttendance)).await
     }
 
     async fn sheet_in(&self, tx: &mut dyn Tx, ctx: &Ctx, id: IopSessionId) -> Result<AttendanceSheet, AppError> {
         let session = tx.attendance_session(id).await?.ok_or(AppError::NotFound)?;
         let roster = tx.attendance_roster(id).await?;
-        let scope = self.attendance_scope(ctx, &session, &roster).await?;
+        let scope = self.attendance_scope(tx, ctx, &session, &roster).await?;
         let records = tx.attendance_of(id).await?;
         let mut rows = Vec::new();
         for c in &roster {
@@ -90,7 +91,8 @@ impl App {
         }
         if rows.is_empty() && !roster.is_empty() {
             return Err(self
-                .denied(
+                .denied_in(
+                    tx,
                     ctx,
                     domain::access::AccessDenied {
                         permission: Permission::RecordAttendance,
@@ -251,7 +253,11 @@ impl App {
             && ctx.actor.scope(Permission::ManageProgram).is_err()
         {
             return Err(self
-                .denied(ctx, domain::access::AccessDenied { permission: Permission::ManageProgram, client: None })
+                .denied_in(
+                    tx.as_mut(),
+                    ctx,
+                    domain::access::AccessDenied { permission: Permission::ManageProgram, client: None },
+                )
                 .await);
         }
         let note = bounded_line(note, 8000).map_err(|e| field_error("note", format!("The note {e}")))?;
@@ -366,7 +372,8 @@ impl App {
     pub async fn complete_outreach(&self, ctx: &Ctx, id: Uuid, outcome: &str) -> Result<(), AppError> {
         let mut tx = self.begin().await?;
         let task = tx.outreach(id).await?.ok_or(AppError::NotFound)?;
-        let scope = self.authorize(ctx, ctx.actor.scope_for(Permission::ReadClient, task.client)).await?;
+        let scope =
+            self.authorize_in(tx.as_mut(), ctx, ctx.actor.scope_for(Permission::ReadClient, task.client)).await?;
         tx.client(&scope, task.client).await?.ok_or(AppError::NotFound)?;
         let outcome = bounded_line(outcome, 2000).map_err(|_| AppError::invalid("outcome", "Say how the call went"))?;
         if !tx.complete_outreach(id, ctx.actor.user_id, self.now(), &outcome).await? {
@@ -491,7 +498,7 @@ impl App {
         client: ClientId,
         week: IsoWeek,
     ) -> Result<ComplianceRow, AppError> {
-        let scope = self.authorize(ctx, ctx.actor.scope_for(Permission::ReadClient, client)).await?;
+        let scope = self.authorize(ctx, ctx.actor.scope_for(Permission::ReadClinical, client)).await?;
         let mut tx = self.store.read().await?;
         let c = tx.client(&scope, client).await?.ok_or(AppError::NotFound)?;
         let row = self.compliance_of(tx.as_mut(), &[c], week).await?.pop().ok_or(AppError::Internal("no row"))?;
@@ -532,7 +539,7 @@ impl App {
 
     /// A client's stated availability and the modalities their plan requires each week.
     pub async fn plan_of(&self, ctx: &Ctx, client: ClientId) -> Result<(Vec<Window>, Vec<(Modality, u16)>), AppError> {
-        let scope = self.authorize(ctx, ctx.actor.scope_for(Permission::ReadClient, client)).await?;
+        let scope = self.authorize(ctx, ctx.actor.scope_for(Permission::ReadClinical, client)).await?;
         let mut tx = self.store.read().await?;
         tx.client(&scope, client).await?.ok_or(AppError::NotFound)?;
         let plan = (tx.availability(client).await?, tx.requirements(client).await?);

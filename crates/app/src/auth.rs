@@ -1,6 +1,6 @@
 //! Signing in and out: passwords, second factors, sessions, throttling.
 
-use domain::access::Actor;
+use domain::access::{AccessDenied, Actor, Permission};
 use domain::audit::{AuditAction, AuditEvent, Outcome};
 use domain::ids::{SessionId, UserId};
 use domain::password::NewPassword;
@@ -76,11 +76,10 @@ impl App {
         let policy = self.config.throttle;
         let since = now - policy.window;
         let by_account = tx.login_failures_since(ThrottleKey::Account(account), since).await?;
-        let by_address = tx.login_failures_since(ThrottleKey::Address(address), since).await?;
-        let decisions = [
-            policy.decide(&by_account, policy.max_failures_per_account, now),
-            policy.decide(&by_address, policy.max_failures_per_address, now),
-        ];
+        let by_address = tx.address_failures_since(address, since).await?;
+        let by_address: Vec<(OffsetDateTime, &str)> = by_address.iter().map(|(t, a)| (*t, a.as_str())).collect();
+        let decisions =
+            [policy.decide(&by_account, policy.max_failures_per_account, now), policy.decide_address(&by_address, now)];
         let until = decisions
             .iter()
             .filter_map(|d| match d {
@@ -103,8 +102,7 @@ impl App {
     ) -> Result<(), AppError> {
         let now = self.now();
         let mut tx = self.begin().await?;
-        tx.record_login_failure(ThrottleKey::Account(account), now).await?;
-        tx.record_login_failure(ThrottleKey::Address(address), now).await?;
+        tx.record_login_failure(account, address, now).await?;
         event.source = source.map(str::to_owned);
         tx.append_audit(vec![event]).await?;
         tx.commit().await?;
@@ -388,13 +386,14 @@ impl App {
             .collect())
     }
 
-    /// Ends one of the signed-in user's own sessions. Another user's session id is simply
-    /// not found: the query is scoped to the caller.
+    /// Ends one of the signed-in user's own sessions. Any other session id is refused (and
+    /// audited) but answered "not found": the answer does not tell whether it exists.
     pub async fn revoke_my_session(&self, auth: &Authenticated, id: SessionId) -> Result<(), AppError> {
         let mut tx = self.begin().await?;
         let own = tx.sessions_of(auth.user.id).await?.into_iter().any(|s| s.id == id);
         if !own {
-            return Err(AppError::NotFound);
+            let refusal = AccessDenied { permission: Permission::ManageUsers, client: None };
+            return Err(self.hidden_denied_in(tx.as_mut(), &auth.ctx, refusal).await);
         }
         tx.delete_session(id).await?;
         let mut event = self.ctx_event(&auth.ctx, AuditAction::SessionRevoked, Outcome::Success);

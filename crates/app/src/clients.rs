@@ -15,6 +15,7 @@ use time::Date;
 
 use crate::error::{AppError, Problems};
 use crate::ports::TeamMember;
+use crate::service::other_client;
 use crate::service::{App, Ctx};
 
 #[derive(Clone, Debug, Default)]
@@ -368,7 +369,12 @@ impl App {
         let mut tx = self.begin().await?;
         tx.client_record(&scope, id).await?.ok_or(AppError::NotFound)?;
         if !tx.delete_contact(id, contact).await? {
-            return Err(AppError::NotFound);
+            return Err(match tx.contact_owner(contact).await? {
+                Some(other) => {
+                    self.hidden_denied_in(tx.as_mut(), ctx, other_client(Permission::AdmitClient, other)).await
+                }
+                None => AppError::NotFound,
+            });
         }
         self.registration_change(ctx, id, tx.as_mut(), "contact_removed").await?;
         tx.commit().await?;
@@ -405,7 +411,12 @@ impl App {
         let mut tx = self.begin().await?;
         tx.client_record(&scope, id).await?.ok_or(AppError::NotFound)?;
         if !tx.delete_coverage(id, coverage).await? {
-            return Err(AppError::NotFound);
+            return Err(match tx.coverage_owner(coverage).await? {
+                Some(other) => {
+                    self.hidden_denied_in(tx.as_mut(), ctx, other_client(Permission::AdmitClient, other)).await
+                }
+                None => AppError::NotFound,
+            });
         }
         self.registration_change(ctx, id, tx.as_mut(), "coverage_removed").await?;
         tx.commit().await?;

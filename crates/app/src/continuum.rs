@@ -129,6 +129,9 @@ fn refused(e: TransitionError) -> AppError {
     AppError::invalid(field, text)
 }
 
+/// Shown instead of an earlier stay's decision reasons to someone without clinical access.
+pub const WITHHELD: &str = "(clinical detail withheld)";
+
 impl App {
     fn today(&self) -> Date {
         self.now().date()
@@ -421,6 +424,26 @@ impl App {
 
     /// A decision inside the caller's transaction (a readiness review applies its decision
     /// atomically with the review). `scope` must already be authorized for decisions.
+    /// An episode of `client`, read within `scope`. An episode id of another client under
+    /// this client's path is a probe: an audited refusal, answered "not found".
+    pub(crate) async fn episode_of_in(
+        &self,
+        tx: &mut dyn Tx,
+        ctx: &Ctx,
+        scope: &ClientScope,
+        client: ClientId,
+        id: EpisodeId,
+        permission: Permission,
+    ) -> Result<Episode, AppError> {
+        if let Some(e) = tx.episode(scope, id).await?.filter(|e| e.client == client) {
+            return Ok(e);
+        }
+        match tx.episode(&ClientScope::All, id).await? {
+            Some(e) => Err(self.hidden_denied_in(tx, ctx, crate::service::other_client(permission, e.client)).await),
+            None => Err(AppError::NotFound),
+        }
+    }
+
     pub(crate) async fn decide_in(
         &self,
         ctx: &Ctx,
@@ -508,11 +531,19 @@ impl App {
     /// A client's episodes, newest first, with their decisions. Audited as a read of the client.
     pub async fn episodes(&self, ctx: &Ctx, client: ClientId) -> Result<Vec<EpisodeView>, AppError> {
         let scope = self.authorize(ctx, ctx.actor.scope_for(Permission::ReadClient, client)).await?;
+        // Admission needs the stays and their levels; why an earlier stay went as it did is
+        // clinical content, shown only to those who may read it.
+        let clinical = ctx.actor.scope_for(Permission::ReadClinical, client).is_ok();
         let mut tx = self.store.read().await?;
         tx.client(&scope, client).await?.ok_or(AppError::NotFound)?;
         let mut views = Vec::new();
         for episode in tx.episodes_of(client).await? {
-            let events = tx.episode_events(episode.id).await?;
+            let mut events = tx.episode_events(episode.id).await?;
+            if !clinical && !episode.is_open() {
+                for e in &mut events {
+                    e.reason = WITHHELD.into();
+                }
+            }
             views.push(EpisodeView { episode, events });
         }
         drop(tx);

@@ -8,13 +8,14 @@ use crate::ports::StoreError;
 /// One problem with one input field, in words for the person who typed it.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct FieldError {
-    pub field: &'static str,
+    /// The field's name; a path such as `entries[2].reason` for a nested JSON value.
+    pub field: std::borrow::Cow<'static, str>,
     pub message: String,
 }
 
 impl FieldError {
-    pub fn new(field: &'static str, message: impl Into<String>) -> Self {
-        Self { field, message: message.into() }
+    pub fn new(field: impl Into<std::borrow::Cow<'static, str>>, message: impl Into<String>) -> Self {
+        Self { field: field.into(), message: message.into() }
     }
 }
 

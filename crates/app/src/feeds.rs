@@ -190,7 +190,14 @@ impl App {
         let mut feed = self.store.read().await?.calendar_feed(id).await?.ok_or(AppError::NotFound)?;
         let client = match feed.owner {
             FeedOwner::Staff(user) if user == ctx.actor.user_id => None,
-            FeedOwner::Staff(_) => return Err(AppError::NotFound),
+            FeedOwner::Staff(_) => {
+                // Another staff member's feed: refused and audited, answered "not found".
+                let refusal = AccessDenied { permission: Permission::ManageUsers, client: None };
+                return Err(match self.denied(ctx, refusal).await {
+                    AppError::Denied(_) => AppError::NotFound,
+                    other => other,
+                });
+            }
             FeedOwner::Client(client) => {
                 self.authorize(ctx, client_feed_check(&ctx.actor, client)).await?;
                 Some(client)

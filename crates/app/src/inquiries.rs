@@ -341,21 +341,21 @@ impl App {
                     .client_record(&ClientScope::All, c)
                     .await?
                     .ok_or_else(|| AppError::invalid("existing_client", "Choose a client from the matches"))?;
-                // Readmitting someone outside one's reach is allowed only for a client that this
-                // inquiry's own details identify; otherwise this would be a way into any chart.
+                // Readmitting someone outside one's reach is allowed only for a client whom this
+                // inquiry identifies: the name and the date of birth, both. A phone number is
+                // shared, recycled and easy to learn, so it suggests a match but never proves
+                // one; otherwise a made-up caller with a stranger's number opens their chart.
+                // Without that, a supervisor (who reaches every client) does the readmission.
                 let identified = {
-                    let phone = inquiry.phone.as_deref().map(phone_digits).filter(|d| d.len() >= 7);
-                    let phone_match =
-                        phone.is_some() && record.demographics.phone.as_deref().map(phone_digits) == phone;
                     let name = trigrams(&format!("{} {}", inquiry.given_name, inquiry.family_name));
                     let cname = trigrams(&format!("{} {}", record.client.given_name, record.client.family_name));
                     let dob_match = inquiry.date_of_birth == Some(record.client.date_of_birth);
-                    phone_match || (dob_match && similarity(&name, &cname) >= MATCH_THRESHOLD)
+                    dob_match && similarity(&name, &cname) >= MATCH_THRESHOLD
                 };
                 if !identified && ctx.actor.scope_for(Permission::AdmitClient, c).is_err() {
-                    drop(tx);
                     return Err(self
-                        .denied(
+                        .denied_in(
+                            tx.as_mut(),
                             ctx,
                             domain::access::AccessDenied { permission: Permission::AdmitClient, client: Some(c) },
                         )

@@ -1948,6 +1948,17 @@ impl App {
         Ok(())
     }
 
+    /// A signed session note locks the roster with the attendance: who was there is part of
+    /// the signed record, and changes after it are amendments with a reason.
+    async fn roster_unlocked(&self, tx: &mut dyn Tx, id: IopSessionId) -> Result<(), AppError> {
+        match tx.attendance_session(id).await? {
+            Some(s) if s.note_signed_at.is_some() => Err(AppError::Conflict(
+                "the session note is signed, so its roster is locked; correct attendance with an amendment",
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// The checks and the write of a roster addition, inside the caller's transaction.
     async fn roster_in(
         &self,
@@ -1957,6 +1968,7 @@ impl App {
         s: &ProgramSession,
         client: ClientId,
     ) -> Result<(), AppError> {
+        self.roster_unlocked(tx, s.id).await?;
         let roster: Vec<ClientId> = tx.roster(&[s.id]).await?.into_iter().map(|r| r.client).collect();
         if roster.contains(&client) {
             return Err(AppError::invalid("client", "The client is already on this session's roster"));
@@ -1990,6 +2002,7 @@ impl App {
         self.authorize(ctx, ctx.actor.scope_for(Permission::ManageProgram, client)).await?;
         let mut tx = self.begin().await?;
         tx.program_session(id).await?.ok_or(AppError::NotFound)?;
+        self.roster_unlocked(tx.as_mut(), id).await?;
         if !tx.remove_from_roster(id, client).await? {
             return Err(AppError::NotFound);
         }

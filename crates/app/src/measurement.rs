@@ -523,7 +523,7 @@ impl App {
     /// The work list for the dashboard: open alerts, forms due and readiness reviews due,
     /// for the clients the actor may read. Each client named is an audited read.
     pub async fn worklist(&self, ctx: &Ctx) -> Result<Worklist, AppError> {
-        let Ok(scope) = ctx.actor.scope(Permission::ReadClient) else {
+        let Ok(scope) = ctx.actor.scope(Permission::ReadClinical) else {
             return Ok(Worklist::default());
         };
         let mut tx = self.store.read().await?;
@@ -625,7 +625,7 @@ impl App {
 
     /// The measures tab of a chart: every response, alerts, charts and what is due.
     pub async fn measures(&self, ctx: &Ctx, client: ClientId) -> Result<Measures, AppError> {
-        let scope = self.authorize(ctx, ctx.actor.scope_for(Permission::ReadClient, client)).await?;
+        let scope = self.authorize(ctx, ctx.actor.scope_for(Permission::ReadClinical, client)).await?;
         let mut tx = self.store.read().await?;
         let who = tx.client(&scope, client).await?.ok_or(AppError::NotFound)?;
         let responses = tx.responses_of(client).await?;
@@ -683,10 +683,22 @@ impl App {
         client: ClientId,
         id: ResponseId,
     ) -> Result<(FormResponse, FormDefinition), AppError> {
-        let scope = self.authorize(ctx, ctx.actor.scope_for(Permission::ReadClient, client)).await?;
+        let scope = self.authorize(ctx, ctx.actor.scope_for(Permission::ReadClinical, client)).await?;
         let mut tx = self.store.read().await?;
         tx.client(&scope, client).await?.ok_or(AppError::NotFound)?;
-        let r = tx.response(id).await?.filter(|r| r.client == client).ok_or(AppError::NotFound)?;
+        let r = match tx.response(id).await? {
+            Some(r) if r.client == client => r,
+            Some(r) => {
+                return Err(self
+                    .hidden_denied_in(
+                        tx.as_mut(),
+                        ctx,
+                        crate::service::other_client(Permission::ReadClinical, r.client),
+                    )
+                    .await);
+            }
+            None => return Err(AppError::NotFound),
+        };
         let (form, _) = self.resolve_form(tx.as_mut(), &r.form_url, Some(&r.form_version)).await?;
         drop(tx);
         self.record_reads(ctx, &BTreeSet::from([client]), "response").await?;
@@ -696,7 +708,7 @@ impl App {
     /// Who on the actor's caseload is improving and who is not: first and latest score of
     /// each instrument with a reliable-change rule, over the current stay.
     pub async fn caseload(&self, ctx: &Ctx) -> Result<Vec<CaseloadRow>, AppError> {
-        let scope = self.authorize(ctx, ctx.actor.scope(Permission::ReadClient)).await?;
+        let scope = self.authorize(ctx, ctx.actor.scope(Permission::ReadClinical)).await?;
         let mut tx = self.store.read().await?;
         let rows = tx.census(&scope).await?;
         let clients: Vec<ClientId> = rows.iter().map(|r| r.client.id).collect();

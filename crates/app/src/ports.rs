@@ -320,6 +320,9 @@ pub enum ChainReport {
 pub struct Readiness {
     pub database: bool,
     pub pending_migrations: usize,
+    /// How long the database writer has been busy with one unit of work (a write
+    /// transaction, or a batch of audit events not yet durable); `None` when idle.
+    pub writer_busy_for: Option<std::time::Duration>,
 }
 
 // IOP program calendar: tracks, templates, closures, sessions, rosters and enrolments.
@@ -461,6 +464,10 @@ pub trait Store: Send + Sync + 'static {
 #[async_trait]
 pub trait Tx: Send {
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;
+    /// Records a refusal durably and discards this unit's work so far; the unit goes on,
+    /// empty. A refusal found while a unit of work is open is recorded here, never through
+    /// `Store::record`, which on SQLite would wait for the writer slot this unit holds.
+    async fn refuse(&mut self, events: Vec<AuditEvent>) -> Result<(), StoreError>;
 
     // Accounts
     async fn count_users(&mut self) -> Result<u64, StoreError>;
@@ -496,7 +503,20 @@ pub trait Tx: Send {
     ) -> Result<u64, StoreError>;
 
     // Sign-in throttling
-    async fn record_login_failure(&mut self, key: ThrottleKey<'_>, at: OffsetDateTime) -> Result<(), StoreError>;
+    /// One failed sign-in: counted against the account name as typed and against the address,
+    /// which remembers the account (both as keyed digests).
+    async fn record_login_failure(
+        &mut self,
+        account: &str,
+        address: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    /// The failures from an address since `since`, each with the account it tried.
+    async fn address_failures_since(
+        &mut self,
+        address: &str,
+        since: OffsetDateTime,
+    ) -> Result<Vec<(OffsetDateTime, String)>, StoreError>;
     async fn login_failures_since(
         &mut self,
         key: ThrottleKey<'_>,
@@ -518,6 +538,10 @@ pub trait Tx: Send {
     async fn contacts(&mut self, client: ClientId) -> Result<Vec<Contact>, StoreError>;
     async fn insert_contact(&mut self, client: ClientId, contact: &Contact) -> Result<(), StoreError>;
     async fn delete_contact(&mut self, client: ClientId, id: ContactId) -> Result<bool, StoreError>;
+    /// The client a contact belongs to, whoever that is (to tell a probe from a typo).
+    async fn contact_owner(&mut self, id: ContactId) -> Result<Option<ClientId>, StoreError>;
+    /// The client a coverage belongs to, whoever that is.
+    async fn coverage_owner(&mut self, id: CoverageId) -> Result<Option<ClientId>, StoreError>;
     async fn coverages(&mut self, client: ClientId) -> Result<Vec<Coverage>, StoreError>;
     async fn insert_coverage(&mut self, client: ClientId, coverage: &Coverage) -> Result<(), StoreError>;
     async fn delete_coverage(&mut self, client: ClientId, id: CoverageId) -> Result<bool, StoreError>;

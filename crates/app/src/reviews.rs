@@ -151,7 +151,7 @@ impl App {
         let scope = self.authorize(ctx, ctx.actor.scope_for(Permission::ReviewReadiness, client)).await?;
         let mut tx = self.store.read().await?;
         let who = tx.client(&scope, client).await?.ok_or(AppError::NotFound)?;
-        let ep = tx.episode(&scope, episode).await?.filter(|e| e.client == client).ok_or(AppError::NotFound)?;
+        let ep = self.episode_of_in(tx.as_mut(), ctx, &scope, client, episode, Permission::ReviewReadiness).await?;
         let placement = ep.current().cloned().ok_or_else(|| {
             AppError::invalid("episode", "This stay is closed; a discharged placement is not reviewed")
         })?;
@@ -271,7 +271,7 @@ impl App {
 
         let mut tx = self.begin().await?;
         tx.client(&scope, client).await?.ok_or(AppError::NotFound)?;
-        let ep = tx.episode(&scope, episode).await?.filter(|e| e.client == client).ok_or(AppError::NotFound)?;
+        let ep = self.episode_of_in(tx.as_mut(), ctx, &scope, client, episode, Permission::ReviewReadiness).await?;
         let placement = ep.current().cloned().ok_or_else(|| {
             AppError::invalid("episode", "This stay is closed; a discharged placement is not reviewed")
         })?;
@@ -307,7 +307,8 @@ impl App {
 
         if decision != Decision::Continue {
             // Changing the stay is a continuum decision and needs that permission too.
-            let decide_scope = self.authorize(ctx, ctx.actor.scope_for(Permission::DecideTransition, client)).await?;
+            let decide_scope =
+                self.authorize_in(tx.as_mut(), ctx, ctx.actor.scope_for(Permission::DecideTransition, client)).await?;
             let mut t = form.transition.clone();
             t.kind = match decision {
                 Decision::Extend => "extend",

@@ -197,11 +197,7 @@ impl App {
 
     /// Records a refused request in the audit log and turns it into the error to return.
     pub(crate) async fn denied(&self, ctx: &Ctx, denied: AccessDenied) -> AppError {
-        let event = AuditEvent {
-            client: denied.client,
-            detail: Some(denied.permission.code().to_owned()),
-            ..self.ctx_event(ctx, AuditAction::AccessDenied, Outcome::Denied)
-        };
+        let event = self.denial_event(ctx, &denied);
         match self.store.record(vec![event]).await {
             Ok(()) => AppError::Denied(denied),
             Err(e) => AppError::Store(e),
@@ -215,6 +211,53 @@ impl App {
             Err(denied) => Err(self.denied(ctx, denied).await),
         }
     }
+
+    /// Records a refusal found while `tx` is open, through `tx` (whose work so far is
+    /// discarded), and turns it into the error to return. Recording it beside an open write
+    /// transaction would wait for the writer slot that transaction holds.
+    pub(crate) async fn denied_in(&self, tx: &mut dyn Tx, ctx: &Ctx, denied: AccessDenied) -> AppError {
+        let event = self.denial_event(ctx, &denied);
+        match tx.refuse(vec![event]).await {
+            Ok(()) => AppError::Denied(denied),
+            Err(e) => AppError::Store(e),
+        }
+    }
+
+    /// A refusal answered as "not found", so that the answer does not tell whether the record
+    /// exists: audited like any other refusal.
+    pub(crate) async fn hidden_denied_in(&self, tx: &mut dyn Tx, ctx: &Ctx, denied: AccessDenied) -> AppError {
+        match self.denied_in(tx, ctx, denied).await {
+            AppError::Denied(_) => AppError::NotFound,
+            other => other,
+        }
+    }
+
+    /// [`App::authorize`] while `tx` is open.
+    pub(crate) async fn authorize_in<T>(
+        &self,
+        tx: &mut dyn Tx,
+        ctx: &Ctx,
+        check: Result<T, AccessDenied>,
+    ) -> Result<T, AppError> {
+        match check {
+            Ok(v) => Ok(v),
+            Err(denied) => Err(self.denied_in(tx, ctx, denied).await),
+        }
+    }
+
+    fn denial_event(&self, ctx: &Ctx, denied: &AccessDenied) -> AuditEvent {
+        AuditEvent {
+            client: denied.client,
+            detail: Some(denied.permission.code().to_owned()),
+            ..self.ctx_event(ctx, AuditAction::AccessDenied, Outcome::Denied)
+        }
+    }
+}
+
+/// The refusal of a request that named, under a client the actor may reach, a record of
+/// `other` client: audited against the client whose record was reached for.
+pub(crate) fn other_client(permission: domain::access::Permission, other: domain::ids::ClientId) -> AccessDenied {
+    AccessDenied { permission, client: Some(other) }
 }
 
 pub fn unix_ms(t: OffsetDateTime) -> i64 {

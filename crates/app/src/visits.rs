@@ -86,7 +86,7 @@ impl App {
     }
 
     async fn visits(&self, ctx: &Ctx, client: ClientId, range: VisitRange, why: &str) -> Result<Vec<Visit>, AppError> {
-        let scope = self.authorize(ctx, ctx.actor.scope_for(Permission::ReadClient, client)).await?;
+        let scope = self.authorize(ctx, ctx.actor.scope_for(Permission::ReadClinical, client)).await?;
         let mut tx = self.store.read().await?;
         tx.client(&scope, client).await?.ok_or(AppError::NotFound)?;
         let episodes = tx.episodes_of(client).await?;

@@ -57,6 +57,10 @@ pub enum Permission {
     ViewAuditLog,
     CreateClient,
     ReadClient,
+    /// The clinical content of a chart: scores and answers, reviews, aftercare plans, the
+    /// reasons for decisions. Admissions staff register and admit (`ReadClient`) but never
+    /// need it, so a readmission never opens an earlier stay's clinical record to them.
+    ReadClinical,
     ManageCareTeam,
     ManageSites,
     AdmitClient,
@@ -86,6 +90,7 @@ impl Permission {
             Permission::ViewAuditLog => "view_audit_log",
             Permission::CreateClient => "create_client",
             Permission::ReadClient => "read_client",
+            Permission::ReadClinical => "read_clinical",
             Permission::ManageCareTeam => "manage_care_team",
             Permission::ManageSites => "manage_sites",
             Permission::AdmitClient => "admit_client",
@@ -135,6 +140,8 @@ pub const fn grant(role: Role, permission: Permission) -> Option<Reach> {
         (Supervisor | ProgramCoordinator | Counselor, ViewProgram) => Some(Reach::System),
         (Supervisor | Admissions, CreateClient) => Some(Reach::System),
         (Counselor | ProgramCoordinator | Admissions, ReadClient) => Some(Reach::CareTeam),
+        (Supervisor, ReadClinical) => Some(Reach::AllClients),
+        (Counselor | ProgramCoordinator, ReadClinical) => Some(Reach::CareTeam),
         (Admissions, AdmitClient) => Some(Reach::CareTeam),
         (Admissions | Supervisor, ManageInquiries) => Some(Reach::System),
         (Supervisor | Admissions | ProgramCoordinator | Counselor, ViewCensus) => Some(Reach::System),

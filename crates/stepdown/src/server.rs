@@ -22,6 +22,9 @@ pub struct ServerOptions {
 
 struct StoreReadiness(SeaStore);
 
+/// How long one unit of work may hold the database writer before `/readyz` says so.
+const WRITER_STUCK_AFTER: std::time::Duration = std::time::Duration::from_secs(5);
+
 #[async_trait::async_trait]
 impl Readiness for StoreReadiness {
     async fn ready(&self) -> Result<(), String> {
@@ -31,6 +34,10 @@ impl Readiness for StoreReadiness {
         }
         if r.pending_migrations > 0 {
             return Err(format!("{} migrations pending", r.pending_migrations));
+        }
+        // A healthy write or audit batch takes milliseconds; seconds mean everyone waits.
+        if let Some(busy) = r.writer_busy_for.filter(|d| *d >= WRITER_STUCK_AFTER) {
+            return Err(format!("database writer busy for {} s", busy.as_secs()));
         }
         Ok(())
     }

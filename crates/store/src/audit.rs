@@ -5,7 +5,8 @@
 //! requests into a single transaction, so auditing every read costs one commit per batch
 //! rather than one per request; each request still waits until its events are durable.
 
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError};
+use std::time::{Duration, Instant};
 
 use app::StoreError;
 use app::ports::ChainReport;
@@ -17,10 +18,11 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
-use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 
 use crate::entity::{audit_event, audit_head};
 use crate::error::OrStore;
+use crate::writer::WriterLock;
 
 /// Chains `events` onto the log within the caller's transaction. Takes the head row's lock,
 /// so it must run last in a transaction: the lock is then held only until commit.
@@ -159,13 +161,22 @@ enum Message {
 #[derive(Clone)]
 pub(crate) struct AuditWriter {
     tx: mpsc::Sender<Message>,
+    /// When the batch being written was taken up; `None` while the writer is idle.
+    busy_since: Arc<std::sync::Mutex<Option<Instant>>>,
 }
 
 impl AuditWriter {
-    pub(crate) fn start(db: DatabaseConnection, write_lock: Option<Arc<Mutex<()>>>, batch: usize) -> Self {
+    pub(crate) fn start(db: DatabaseConnection, write_lock: Option<WriterLock>, batch: usize) -> Self {
         let (tx, rx) = mpsc::channel(4096);
-        tokio::spawn(run(db, write_lock, rx, batch.max(1)));
-        Self { tx }
+        let busy_since = Arc::new(std::sync::Mutex::new(None));
+        tokio::spawn(run(db, write_lock, rx, batch.max(1), busy_since.clone()));
+        Self { tx, busy_since }
+    }
+
+    /// How long the batch being written has been waiting to become durable: a writer that
+    /// stays busy for seconds holds up every audited read.
+    pub(crate) fn oldest_waiting(&self) -> Option<Duration> {
+        self.busy_since.lock().unwrap_or_else(PoisonError::into_inner).map(|t| t.elapsed())
     }
 
     pub(crate) async fn append(&self, events: Vec<AuditEvent>) -> Result<(), StoreError> {
@@ -191,9 +202,10 @@ impl AuditWriter {
 
 async fn run(
     db: DatabaseConnection,
-    write_lock: Option<Arc<Mutex<()>>>,
+    write_lock: Option<WriterLock>,
     mut rx: mpsc::Receiver<Message>,
     batch: usize,
+    busy_since: Arc<std::sync::Mutex<Option<Instant>>>,
 ) {
     let sqlite = db.get_database_backend() == DbBackend::Sqlite;
     while let Some(first) = rx.recv().await {
@@ -217,7 +229,9 @@ async fn run(
             }
         }
         if !events.is_empty() {
+            *busy_since.lock().unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
             let result = write_batch(&db, write_lock.as_ref(), sqlite, events).await;
+            *busy_since.lock().unwrap_or_else(PoisonError::into_inner) = None;
             if let Err(e) = &result {
                 tracing::error!(error = %e, "audit batch failed");
             }
@@ -241,12 +255,12 @@ async fn run(
 
 async fn write_batch(
     db: &DatabaseConnection,
-    write_lock: Option<&Arc<Mutex<()>>>,
+    write_lock: Option<&WriterLock>,
     sqlite: bool,
     events: Vec<AuditEvent>,
 ) -> Result<(), StoreError> {
     let _guard = match write_lock {
-        Some(l) => Some(l.lock().await),
+        Some(l) => Some(l.acquire().await),
         None => None,
     };
     let options = TransactionOptions {

@@ -270,6 +270,18 @@ pub(crate) async fn delete_contact(
     Ok(r.rows_affected > 0)
 }
 
+/// Whose contact `id` is, if it exists: tells a probe with another client's id from a typo.
+pub(crate) async fn contact_owner(txn: &DatabaseTransaction, id: ContactId) -> Result<Option<ClientId>, StoreError> {
+    let row = client_contact::Entity::find_by_id(id.as_uuid()).one(txn).await.store()?;
+    Ok(row.map(|r| ClientId::from_uuid(r.client_id)))
+}
+
+/// Whose coverage `id` is, if it exists.
+pub(crate) async fn coverage_owner(txn: &DatabaseTransaction, id: CoverageId) -> Result<Option<ClientId>, StoreError> {
+    let row = client_coverage::Entity::find_by_id(id.as_uuid()).one(txn).await.store()?;
+    Ok(row.map(|r| ClientId::from_uuid(r.client_id)))
+}
+
 pub(crate) async fn coverages(txn: &DatabaseTransaction, client_id: ClientId) -> Result<Vec<Coverage>, StoreError> {
     let rows = client_coverage::Entity::find()
         .filter(client_coverage::Column::ClientId.eq(client_id.as_uuid()))

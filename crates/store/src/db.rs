@@ -1,7 +1,6 @@
 //! Connecting, migrating and handing out units of work.
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use app::ports::{ChainReport, Readiness};
@@ -14,12 +13,12 @@ use sea_orm::{
     TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
-use tokio::sync::Mutex;
 
 use crate::audit::{AuditWriter, verify_chain};
 use crate::error::OrStore;
 use crate::migration::Migrator;
-use crate::tx::SeaTx;
+use crate::tx::{SeaTx, TxOpener};
+use crate::writer::WriterLock;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -57,7 +56,7 @@ pub struct SeaStore {
     backend: Backend,
     /// SQLite allows one writer at a time; queueing writers here (instead of in SQLite's busy
     /// handler) keeps them from holding pooled connections while they wait.
-    pub(crate) write_lock: Option<Arc<Mutex<()>>>,
+    pub(crate) write_lock: Option<WriterLock>,
     audit: AuditWriter,
 }
 
@@ -91,7 +90,7 @@ impl SeaStore {
             opts.map_sqlx_sqlite_pool_opts(|o| o.test_before_acquire(false));
         }
         let db = Database::connect(opts).await.map_err(|e| ConnectError::Open(e.to_string()))?;
-        let write_lock = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
+        let write_lock = (backend == Backend::Sqlite).then(WriterLock::default);
         let audit = AuditWriter::start(db.clone(), write_lock.clone(), options.audit_batch);
         Ok(Self { db, backend, write_lock, audit })
     }
@@ -139,7 +138,14 @@ impl SeaStore {
 
     async fn open_tx(&self, write: bool) -> Result<SeaTx, StoreError> {
         let guard = match (&self.write_lock, write) {
-            (Some(lock), true) => Some(lock.clone().lock_owned().await),
+            (Some(lock), true) => {
+                if lock.held_by_current_task() {
+                    // Waiting would hang this request and every writer queued behind it.
+                    tracing::error!("a write transaction was opened inside another one");
+                    return Err(StoreError::Database("nested write transaction".into()));
+                }
+                Some(lock.acquire().await)
+            }
             _ => None,
         };
         let options = TransactionOptions {
@@ -150,7 +156,8 @@ impl SeaStore {
             ..Default::default()
         };
         let txn = self.db.begin_with_options(options).await.store()?;
-        Ok(SeaTx::new(txn, guard))
+        let opener = TxOpener { db: self.db.clone(), options, audit: self.audit.clone() };
+        Ok(SeaTx::new(txn, guard, opener))
     }
 }
 
@@ -165,13 +172,22 @@ impl Store for SeaStore {
     }
 
     async fn record(&self, events: Vec<AuditEvent>) -> Result<(), StoreError> {
+        if self.write_lock.as_ref().is_some_and(WriterLock::held_by_current_task) {
+            // The events would queue behind this request's own write transaction, which
+            // waits for them: refuse at once (a bug: use `Tx::refuse` inside a transaction).
+            tracing::error!("audit events recorded from inside a write transaction");
+            return Err(StoreError::Database("audit recorded inside a write transaction".into()));
+        }
         self.audit.append(events).await
     }
 
     async fn readiness(&self) -> Readiness {
         let database = self.db.execute_unprepared("SELECT 1").await.is_ok();
         let pending_migrations = self.pending_migrations().await.unwrap_or(usize::MAX);
-        Readiness { database, pending_migrations }
+        let writer_held = self.write_lock.as_ref().and_then(WriterLock::held_for);
+        let audit_waiting = self.audit.oldest_waiting();
+        let writer_busy_for = writer_held.max(audit_waiting);
+        Readiness { database, pending_migrations, writer_busy_for }
     }
 
     async fn verify_audit_chain(&self) -> Result<ChainReport, StoreError> {

@@ -377,9 +377,17 @@ pub(crate) async fn remove_from_roster(
     session: IopSessionId,
     client_id: ClientId,
 ) -> Result<bool, StoreError> {
+    // Never from a session whose note is signed: that roster is part of the signed record.
+    let unsigned = sea_orm::sea_query::Query::select()
+        .column(iop_session::Column::Id)
+        .from(iop_session::Entity)
+        .and_where(iop_session::Column::Id.eq(session.as_uuid()))
+        .and_where(iop_session::Column::NoteSignedAt.is_null())
+        .to_owned();
     let r = iop_roster::Entity::delete_many()
         .filter(iop_roster::Column::SessionId.eq(session.as_uuid()))
         .filter(iop_roster::Column::ClientId.eq(client_id.as_uuid()))
+        .filter(iop_roster::Column::SessionId.in_subquery(unsigned))
         .exec(txn)
         .await
         .store()?;

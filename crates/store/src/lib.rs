@@ -17,6 +17,7 @@ mod iop_feeds;
 mod measurement;
 mod migration;
 mod tx;
+mod writer;
 
 pub use backup::{BackupError, backup_sqlite};
 pub use db::{Backend, ConnectError, SeaStore, StoreOptions};

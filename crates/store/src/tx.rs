@@ -16,26 +16,43 @@ use domain::user::{User, Username};
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, TransactionOptions, TransactionTrait,
 };
 use time::{Date, OffsetDateTime};
-use tokio::sync::OwnedMutexGuard;
 
+use crate::audit::AuditWriter;
 use crate::entity::{audit_event, care_team_member, client, login_failure, session, user};
 use crate::error::OrStore;
+use crate::writer::WriterGuard;
 
 pub(crate) struct SeaTx {
-    txn: DatabaseTransaction,
+    /// Always present, except for the moment a refusal swaps it for a fresh one.
+    txn: Option<DatabaseTransaction>,
     /// Held until commit or drop: SQLite's single writer slot in this process.
-    _guard: Option<OwnedMutexGuard<()>>,
+    guard: Option<WriterGuard>,
     /// Audit events wait here and join the chain just before commit, so the chain's head
     /// lock is always the last lock a transaction takes and is held for the shortest time.
     pending_audit: Vec<AuditEvent>,
+    /// Where a refusal goes: a fresh transaction of the same kind, or the audit writer.
+    opener: TxOpener,
+}
+
+/// What a unit of work needs to start over after a refusal.
+#[derive(Clone)]
+pub(crate) struct TxOpener {
+    pub(crate) db: DatabaseConnection,
+    pub(crate) options: TransactionOptions,
+    pub(crate) audit: AuditWriter,
 }
 
 impl SeaTx {
-    pub(crate) fn new(txn: DatabaseTransaction, guard: Option<OwnedMutexGuard<()>>) -> Self {
-        Self { txn, _guard: guard, pending_audit: Vec::new() }
+    pub(crate) fn new(txn: DatabaseTransaction, guard: Option<WriterGuard>, opener: TxOpener) -> Self {
+        Self { txn: Some(txn), guard, pending_audit: Vec::new(), opener }
+    }
+
+    fn txn(&self) -> Result<&DatabaseTransaction, StoreError> {
+        self.txn.as_ref().ok_or(StoreError::Database("transaction already ended".into()))
     }
 }
 
@@ -110,13 +127,33 @@ fn scoped(scope: &ClientScope, column: client::Column) -> Condition {
 impl Tx for SeaTx {
     async fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
         let events = std::mem::take(&mut self.pending_audit);
-        crate::audit::append(&self.txn, events).await?;
-        let SeaTx { txn, _guard, .. } = *self;
-        txn.commit().await.store()
+        crate::audit::append(self.txn()?, events).await?;
+        let txn = self.txn.take().ok_or(StoreError::Database("transaction already ended".into()))?;
+        let result = txn.commit().await.store();
+        drop(self.guard.take());
+        result
+    }
+
+    async fn refuse(&mut self, events: Vec<AuditEvent>) -> Result<(), StoreError> {
+        self.pending_audit.clear();
+        if self.guard.is_none() {
+            // A read holds no writer slot: the group-commit writer can take the refusal.
+            return self.opener.audit.append(events).await;
+        }
+        // Holding the writer slot: end this transaction's work, record the refusal in a
+        // transaction of its own under the same slot, then start over empty.
+        if let Some(txn) = self.txn.take() {
+            txn.rollback().await.store()?;
+        }
+        let refusal = self.opener.db.begin_with_options(self.opener.options).await.store()?;
+        crate::audit::append(&refusal, events).await?;
+        refusal.commit().await.store()?;
+        self.txn = Some(self.opener.db.begin_with_options(self.opener.options).await.store()?);
+        Ok(())
     }
 
     async fn count_users(&mut self) -> Result<u64, StoreError> {
-        user::Entity::find().count(&self.txn).await.store()
+        user::Entity::find().count(self.txn()?).await.store()
     }
 
     async fn insert_user(&mut self, u: &User, password_hash: &str) -> Result<(), StoreError> {
@@ -136,7 +173,7 @@ impl Tx for SeaTx {
             created_at: Set(now),
             updated_at: Set(now),
         };
-        user::Entity::insert(row).exec(&self.txn).await.map(|_| ()).map_err(|e| match crate::error::map(e) {
+        user::Entity::insert(row).exec(self.txn()?).await.map(|_| ()).map_err(|e| match crate::error::map(e) {
             StoreError::Duplicate(_) => StoreError::Duplicate("username"),
             other => other,
         })
@@ -153,26 +190,27 @@ impl Tx for SeaTx {
             updated_at: Set(unix_ms(OffsetDateTime::now_utc())),
             ..Default::default()
         };
-        user::Entity::update(row).exec(&self.txn).await.store().map(|_| ())
+        user::Entity::update(row).exec(self.txn()?).await.store().map(|_| ())
     }
 
     async fn credentials_by_username(&mut self, name: &Username) -> Result<Option<Credentials>, StoreError> {
-        let row = user::Entity::find().filter(user::Column::Username.eq(name.as_str())).one(&self.txn).await.store()?;
+        let row =
+            user::Entity::find().filter(user::Column::Username.eq(name.as_str())).one(self.txn()?).await.store()?;
         row.map(to_credentials).transpose()
     }
 
     async fn credentials_by_id(&mut self, id: UserId) -> Result<Option<Credentials>, StoreError> {
-        let row = user::Entity::find_by_id(id.as_uuid()).one(&self.txn).await.store()?;
+        let row = user::Entity::find_by_id(id.as_uuid()).one(self.txn()?).await.store()?;
         row.map(to_credentials).transpose()
     }
 
     async fn user_by_id(&mut self, id: UserId) -> Result<Option<User>, StoreError> {
-        let row = user::Entity::find_by_id(id.as_uuid()).one(&self.txn).await.store()?;
+        let row = user::Entity::find_by_id(id.as_uuid()).one(self.txn()?).await.store()?;
         row.as_ref().map(to_user).transpose()
     }
 
     async fn list_users(&mut self) -> Result<Vec<User>, StoreError> {
-        let rows = user::Entity::find().order_by_asc(user::Column::Username).all(&self.txn).await.store()?;
+        let rows = user::Entity::find().order_by_asc(user::Column::Username).all(self.txn()?).await.store()?;
         rows.iter().map(to_user).collect()
     }
 
@@ -184,7 +222,7 @@ impl Tx for SeaTx {
             updated_at: Set(unix_ms(OffsetDateTime::now_utc())),
             ..Default::default()
         };
-        user::Entity::update(row).exec(&self.txn).await.store().map(|_| ())
+        user::Entity::update(row).exec(self.txn()?).await.store().map(|_| ())
     }
 
     async fn set_totp(
@@ -201,7 +239,7 @@ impl Tx for SeaTx {
             totp_last_step: Set(last_step),
             ..Default::default()
         };
-        user::Entity::update(row).exec(&self.txn).await.store().map(|_| ())
+        user::Entity::update(row).exec(self.txn()?).await.store().map(|_| ())
     }
 
     async fn advance_totp_step(&mut self, id: UserId, step: i64) -> Result<bool, StoreError> {
@@ -210,7 +248,7 @@ impl Tx for SeaTx {
             .col_expr(user::Column::TotpLastStep, Expr::value(step))
             .filter(user::Column::Id.eq(id.as_uuid()))
             .filter(Condition::any().add(user::Column::TotpLastStep.is_null()).add(user::Column::TotpLastStep.lt(step)))
-            .exec(&self.txn)
+            .exec(self.txn()?)
             .await
             .store()?;
         Ok(result.rows_affected == 1)
@@ -228,12 +266,12 @@ impl Tx for SeaTx {
             source: Set(s.source.clone()),
             user_agent: Set(s.user_agent.clone()),
         };
-        session::Entity::insert(row).exec(&self.txn).await.store().map(|_| ())
+        session::Entity::insert(row).exec(self.txn()?).await.store().map(|_| ())
     }
 
     async fn session_by_token_hash(&mut self, token_hash: &str) -> Result<Option<SessionRecord>, StoreError> {
         let row =
-            session::Entity::find().filter(session::Column::TokenHash.eq(token_hash)).one(&self.txn).await.store()?;
+            session::Entity::find().filter(session::Column::TokenHash.eq(token_hash)).one(self.txn()?).await.store()?;
         row.map(to_session).transpose()
     }
 
@@ -241,14 +279,14 @@ impl Tx for SeaTx {
         session::Entity::update_many()
             .col_expr(session::Column::LastSeenAt, Expr::value(unix_ms(at)))
             .filter(session::Column::Id.eq(id.as_uuid()))
-            .exec(&self.txn)
+            .exec(self.txn()?)
             .await
             .store()
             .map(|_| ())
     }
 
     async fn delete_session(&mut self, id: SessionId) -> Result<bool, StoreError> {
-        let r = session::Entity::delete_by_id(id.as_uuid()).exec(&self.txn).await.store()?;
+        let r = session::Entity::delete_by_id(id.as_uuid()).exec(self.txn()?).await.store()?;
         Ok(r.rows_affected > 0)
     }
 
@@ -257,12 +295,15 @@ impl Tx for SeaTx {
         if let Some(keep) = keep {
             q = q.filter(session::Column::Id.ne(keep.as_uuid()));
         }
-        Ok(q.exec(&self.txn).await.store()?.rows_affected)
+        Ok(q.exec(self.txn()?).await.store()?.rows_affected)
     }
 
     async fn sessions_of(&mut self, user: UserId) -> Result<Vec<SessionRecord>, StoreError> {
-        let rows =
-            session::Entity::find().filter(session::Column::UserId.eq(user.as_uuid())).all(&self.txn).await.store()?;
+        let rows = session::Entity::find()
+            .filter(session::Column::UserId.eq(user.as_uuid()))
+            .all(self.txn()?)
+            .await
+            .store()?;
         rows.into_iter().map(to_session).collect()
     }
 
@@ -277,21 +318,54 @@ impl Tx for SeaTx {
                     .add(session::Column::LastSeenAt.lt(unix_ms(before)))
                     .add(session::Column::CreatedAt.lt(unix_ms(created_before))),
             )
-            .exec(&self.txn)
+            .exec(self.txn()?)
             .await
             .store()?;
         Ok(r.rows_affected)
     }
 
-    async fn record_login_failure(&mut self, key: ThrottleKey<'_>, at: OffsetDateTime) -> Result<(), StoreError> {
-        let (kind, hash) = throttle_parts(key);
-        let row = login_failure::ActiveModel {
+    async fn record_login_failure(
+        &mut self,
+        account: &str,
+        address: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let row = |kind: &str, hash: &str, account_hash: Option<&str>| login_failure::ActiveModel {
             id: NotSet,
             key_kind: Set(kind.to_owned()),
             key_hash: Set(hash.to_owned()),
             at: Set(unix_ms(at)),
+            account_hash: Set(account_hash.map(str::to_owned)),
         };
-        login_failure::Entity::insert(row).exec(&self.txn).await.store().map(|_| ())
+        login_failure::Entity::insert_many([row("account", account, None), row("address", address, Some(account))])
+            .exec(self.txn()?)
+            .await
+            .store()
+            .map(|_| ())
+    }
+
+    async fn address_failures_since(
+        &mut self,
+        address: &str,
+        since: OffsetDateTime,
+    ) -> Result<Vec<(OffsetDateTime, String)>, StoreError> {
+        let rows: Vec<(i64, Option<String>)> = login_failure::Entity::find()
+            .select_only()
+            .column(login_failure::Column::At)
+            .column(login_failure::Column::AccountHash)
+            .filter(login_failure::Column::KeyHash.eq(address))
+            .filter(login_failure::Column::KeyKind.eq("address"))
+            .filter(login_failure::Column::At.gte(unix_ms(since)))
+            .into_tuple()
+            .all(self.txn()?)
+            .await
+            .store()?;
+        // Rows from before the account was kept each count as an account of their own.
+        Ok(rows
+            .into_iter()
+            .enumerate()
+            .map(|(i, (at, account))| (from_unix_ms(at), account.unwrap_or_else(|| format!("unknown-{i}"))))
+            .collect())
     }
 
     async fn login_failures_since(
@@ -307,7 +381,7 @@ impl Tx for SeaTx {
             .filter(login_failure::Column::KeyKind.eq(kind))
             .filter(login_failure::Column::At.gte(unix_ms(since)))
             .into_tuple()
-            .all(&self.txn)
+            .all(self.txn()?)
             .await
             .store()?;
         Ok(rows.into_iter().map(from_unix_ms).collect())
@@ -318,7 +392,7 @@ impl Tx for SeaTx {
         login_failure::Entity::delete_many()
             .filter(login_failure::Column::KeyHash.eq(hash))
             .filter(login_failure::Column::KeyKind.eq(kind))
-            .exec(&self.txn)
+            .exec(self.txn()?)
             .await
             .store()
             .map(|_| ())
@@ -330,11 +404,11 @@ impl Tx for SeaTx {
         is_demo: bool,
         at: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        crate::client_record::insert(&self.txn, record, is_demo, at).await
+        crate::client_record::insert(self.txn()?, record, is_demo, at).await
     }
 
     async fn update_client(&mut self, record: &domain::client::ClientRecord) -> Result<(), StoreError> {
-        crate::client_record::update(&self.txn, record).await
+        crate::client_record::update(self.txn()?, record).await
     }
 
     async fn client_record(
@@ -342,27 +416,35 @@ impl Tx for SeaTx {
         scope: &ClientScope,
         id: ClientId,
     ) -> Result<Option<domain::client::ClientRecord>, StoreError> {
-        crate::client_record::record(&self.txn, scope, id).await
+        crate::client_record::record(self.txn()?, scope, id).await
     }
 
     async fn mrn_taken(&mut self, mrn: &domain::client::Mrn) -> Result<bool, StoreError> {
-        crate::client_record::mrn_taken(&self.txn, mrn).await
+        crate::client_record::mrn_taken(self.txn()?, mrn).await
     }
 
     async fn contacts(&mut self, client: ClientId) -> Result<Vec<domain::client::Contact>, StoreError> {
-        crate::client_record::contacts(&self.txn, client).await
+        crate::client_record::contacts(self.txn()?, client).await
     }
 
     async fn insert_contact(&mut self, client: ClientId, contact: &domain::client::Contact) -> Result<(), StoreError> {
-        crate::client_record::insert_contact(&self.txn, client, contact).await
+        crate::client_record::insert_contact(self.txn()?, client, contact).await
+    }
+
+    async fn contact_owner(&mut self, id: domain::ids::ContactId) -> Result<Option<ClientId>, StoreError> {
+        crate::client_record::contact_owner(self.txn()?, id).await
+    }
+
+    async fn coverage_owner(&mut self, id: domain::ids::CoverageId) -> Result<Option<ClientId>, StoreError> {
+        crate::client_record::coverage_owner(self.txn()?, id).await
     }
 
     async fn delete_contact(&mut self, client: ClientId, id: domain::ids::ContactId) -> Result<bool, StoreError> {
-        crate::client_record::delete_contact(&self.txn, client, id).await
+        crate::client_record::delete_contact(self.txn()?, client, id).await
     }
 
     async fn coverages(&mut self, client: ClientId) -> Result<Vec<domain::client::Coverage>, StoreError> {
-        crate::client_record::coverages(&self.txn, client).await
+        crate::client_record::coverages(self.txn()?, client).await
     }
 
     async fn insert_coverage(
@@ -370,27 +452,27 @@ impl Tx for SeaTx {
         client: ClientId,
         coverage: &domain::client::Coverage,
     ) -> Result<(), StoreError> {
-        crate::client_record::insert_coverage(&self.txn, client, coverage).await
+        crate::client_record::insert_coverage(self.txn()?, client, coverage).await
     }
 
     async fn delete_coverage(&mut self, client: ClientId, id: domain::ids::CoverageId) -> Result<bool, StoreError> {
-        crate::client_record::delete_coverage(&self.txn, client, id).await
+        crate::client_record::delete_coverage(self.txn()?, client, id).await
     }
 
     async fn count_real_records(&mut self) -> Result<u64, StoreError> {
-        crate::client_record::count_real_records(&self.txn).await
+        crate::client_record::count_real_records(self.txn()?).await
     }
 
     async fn setting(&mut self, key: &str) -> Result<Option<String>, StoreError> {
-        crate::client_record::setting_value(&self.txn, key).await
+        crate::client_record::setting_value(self.txn()?, key).await
     }
 
     async fn set_setting(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
-        crate::client_record::set_setting(&self.txn, key, value).await
+        crate::client_record::set_setting(self.txn()?, key, value).await
     }
 
     async fn next_mrn_seq(&mut self) -> Result<u64, StoreError> {
-        crate::client_record::next_mrn_seq(&self.txn).await
+        crate::client_record::next_mrn_seq(self.txn()?).await
     }
 
     async fn search_clients(
@@ -399,14 +481,14 @@ impl Tx for SeaTx {
         query: &app::ports::ClientQuery,
         limit: u64,
     ) -> Result<Vec<domain::client::ClientRecord>, StoreError> {
-        crate::client_record::search(&self.txn, scope, query, limit).await
+        crate::client_record::search(self.txn()?, scope, query, limit).await
     }
 
     async fn client(&mut self, scope: &ClientScope, id: ClientId) -> Result<Option<Client>, StoreError> {
         let row = client::Entity::find()
             .filter(client::Column::Id.eq(id.as_uuid()))
             .filter(scoped(scope, client::Column::Id))
-            .one(&self.txn)
+            .one(self.txn()?)
             .await
             .store()?;
         row.map(to_client).transpose()
@@ -418,7 +500,7 @@ impl Tx for SeaTx {
             .order_by_asc(client::Column::FamilyName)
             .order_by_asc(client::Column::GivenName)
             .limit(limit)
-            .all(&self.txn)
+            .all(self.txn()?)
             .await
             .store()?;
         rows.into_iter().map(to_client).collect()
@@ -430,7 +512,7 @@ impl Tx for SeaTx {
             .column(care_team_member::Column::ClientId)
             .filter(care_team_member::Column::UserId.eq(user.as_uuid()))
             .into_tuple()
-            .all(&self.txn)
+            .all(self.txn()?)
             .await
             .store()?;
         Ok(ids.into_iter().map(ClientId::from_uuid).collect())
@@ -439,11 +521,11 @@ impl Tx for SeaTx {
     async fn care_team(&mut self, client: ClientId) -> Result<Vec<TeamMember>, StoreError> {
         let members = care_team_member::Entity::find()
             .filter(care_team_member::Column::ClientId.eq(client.as_uuid()))
-            .all(&self.txn)
+            .all(self.txn()?)
             .await
             .store()?;
         let ids: Vec<uuid::Uuid> = members.iter().map(|m| m.user_id).collect();
-        let users = user::Entity::find().filter(user::Column::Id.is_in(ids)).all(&self.txn).await.store()?;
+        let users = user::Entity::find().filter(user::Column::Id.is_in(ids)).all(self.txn()?).await.store()?;
         let mut team = Vec::with_capacity(members.len());
         for m in members {
             let name = users.iter().find(|u| u.id == m.user_id).map(|u| u.display_name.clone()).unwrap_or_default();
@@ -468,7 +550,7 @@ impl Tx for SeaTx {
         care_team_member::Entity::delete_many()
             .filter(care_team_member::Column::ClientId.eq(client.as_uuid()))
             .filter(care_team_member::Column::UserId.eq(user.as_uuid()))
-            .exec(&self.txn)
+            .exec(self.txn()?)
             .await
             .store()?;
         let row = care_team_member::ActiveModel {
@@ -477,25 +559,25 @@ impl Tx for SeaTx {
             team_role: Set(role.code().to_owned()),
             since: Set(unix_ms(at)),
         };
-        care_team_member::Entity::insert(row).exec(&self.txn).await.store().map(|_| ())
+        care_team_member::Entity::insert(row).exec(self.txn()?).await.store().map(|_| ())
     }
 
     async fn remove_team_member(&mut self, client: ClientId, user: UserId) -> Result<bool, StoreError> {
         let r = care_team_member::Entity::delete_many()
             .filter(care_team_member::Column::ClientId.eq(client.as_uuid()))
             .filter(care_team_member::Column::UserId.eq(user.as_uuid()))
-            .exec(&self.txn)
+            .exec(self.txn()?)
             .await
             .store()?;
         Ok(r.rows_affected > 0)
     }
 
     async fn insert_site(&mut self, site: &domain::site::Site) -> Result<(), StoreError> {
-        crate::continuum::insert_site(&self.txn, site).await
+        crate::continuum::insert_site(self.txn()?, site).await
     }
 
     async fn sites(&mut self) -> Result<Vec<app::ports::SiteView>, StoreError> {
-        crate::continuum::sites(&self.txn).await
+        crate::continuum::sites(self.txn()?).await
     }
 
     async fn insert_room(
@@ -505,11 +587,11 @@ impl Tx for SeaTx {
         name: &str,
         capacity: u16,
     ) -> Result<(), StoreError> {
-        crate::continuum::insert_room(&self.txn, id, site, name, capacity).await
+        crate::continuum::insert_room(self.txn()?, id, site, name, capacity).await
     }
 
     async fn room(&mut self, id: uuid::Uuid) -> Result<Option<(domain::ids::SiteId, u16, u64)>, StoreError> {
-        crate::continuum::room(&self.txn, id).await
+        crate::continuum::room(self.txn()?, id).await
     }
 
     async fn insert_bed(
@@ -519,7 +601,7 @@ impl Tx for SeaTx {
         site: domain::ids::SiteId,
         label: &str,
     ) -> Result<(), StoreError> {
-        crate::continuum::insert_bed(&self.txn, id, room, site, label).await
+        crate::continuum::insert_bed(self.txn()?, id, room, site, label).await
     }
 
     async fn bed_taken(
@@ -528,7 +610,7 @@ impl Tx for SeaTx {
         from: time::Date,
         except: domain::ids::EpisodeId,
     ) -> Result<bool, StoreError> {
-        crate::continuum::bed_taken(&self.txn, bed, from, except).await
+        crate::continuum::bed_taken(self.txn()?, bed, from, except).await
     }
 
     async fn save_episode(
@@ -537,7 +619,7 @@ impl Tx for SeaTx {
         catalogue: &str,
         at: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        crate::continuum::save_episode(&self.txn, episode, catalogue, at).await
+        crate::continuum::save_episode(self.txn()?, episode, catalogue, at).await
     }
 
     async fn episode(
@@ -545,40 +627,40 @@ impl Tx for SeaTx {
         scope: &ClientScope,
         id: domain::ids::EpisodeId,
     ) -> Result<Option<domain::episode::Episode>, StoreError> {
-        crate::continuum::episode(&self.txn, scope, id).await
+        crate::continuum::episode(self.txn()?, scope, id).await
     }
 
     async fn episodes_of(&mut self, client: ClientId) -> Result<Vec<domain::episode::Episode>, StoreError> {
-        crate::continuum::episodes_of(&self.txn, client).await
+        crate::continuum::episodes_of(self.txn()?, client).await
     }
 
     async fn episodes_of_clients(
         &mut self,
         clients: &[ClientId],
     ) -> Result<std::collections::BTreeMap<ClientId, Vec<domain::episode::Episode>>, StoreError> {
-        crate::continuum::episodes_of_clients(&self.txn, clients).await
+        crate::continuum::episodes_of_clients(self.txn()?, clients).await
     }
 
     async fn insert_episode_event(&mut self, event: &app::ports::EpisodeEvent) -> Result<(), StoreError> {
-        crate::continuum::insert_episode_event(&self.txn, event).await
+        crate::continuum::insert_episode_event(self.txn()?, event).await
     }
 
     async fn episode_events(
         &mut self,
         episode: domain::ids::EpisodeId,
     ) -> Result<Vec<app::ports::EpisodeEvent>, StoreError> {
-        crate::continuum::episode_events(&self.txn, episode).await
+        crate::continuum::episode_events(self.txn()?, episode).await
     }
 
     async fn census(&mut self, scope: &ClientScope) -> Result<Vec<app::ports::CensusRow>, StoreError> {
-        crate::continuum::census(&self.txn, scope).await
+        crate::continuum::census(self.txn()?, scope).await
     }
 
     async fn aftercare_plan(
         &mut self,
         episode: domain::ids::EpisodeId,
     ) -> Result<Option<domain::aftercare::AftercarePlan>, StoreError> {
-        crate::aftercare::plan(&self.txn, episode).await
+        crate::aftercare::plan(self.txn()?, episode).await
     }
 
     async fn save_aftercare_plan(
@@ -588,18 +670,18 @@ impl Tx for SeaTx {
         by: UserId,
         at: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        crate::aftercare::save_plan(&self.txn, episode, plan, by, at).await
+        crate::aftercare::save_plan(self.txn()?, episode, plan, by, at).await
     }
 
     async fn schedule_follow_ups(&mut self, items: &[app::ports::FollowUp]) -> Result<(), StoreError> {
-        crate::aftercare::schedule(&self.txn, items).await
+        crate::aftercare::schedule(self.txn()?, items).await
     }
 
     async fn follow_ups_of(
         &mut self,
         episode: domain::ids::EpisodeId,
     ) -> Result<Vec<app::ports::FollowUp>, StoreError> {
-        crate::aftercare::of_episode(&self.txn, episode).await
+        crate::aftercare::of_episode(self.txn()?, episode).await
     }
 
     async fn follow_up(
@@ -607,7 +689,7 @@ impl Tx for SeaTx {
         scope: &ClientScope,
         id: domain::ids::FollowUpId,
     ) -> Result<Option<app::ports::FollowUp>, StoreError> {
-        crate::aftercare::one(&self.txn, scope, id).await
+        crate::aftercare::one(self.txn()?, scope, id).await
     }
 
     async fn follow_ups_due(
@@ -616,7 +698,7 @@ impl Tx for SeaTx {
         until: time::Date,
         limit: u64,
     ) -> Result<Vec<app::ports::FollowUp>, StoreError> {
-        crate::aftercare::due(&self.txn, scope, until, limit).await
+        crate::aftercare::due(self.txn()?, scope, until, limit).await
     }
 
     async fn record_follow_up(
@@ -626,19 +708,19 @@ impl Tx for SeaTx {
         by: UserId,
         at: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        crate::aftercare::record(&self.txn, id, outcome, by, at).await
+        crate::aftercare::record(self.txn()?, id, outcome, by, at).await
     }
 
     async fn insert_inquiry(&mut self, inquiry: &domain::inquiry::Inquiry, is_demo: bool) -> Result<(), StoreError> {
-        crate::inquiries::insert(&self.txn, inquiry, is_demo).await
+        crate::inquiries::insert(self.txn()?, inquiry, is_demo).await
     }
 
     async fn update_inquiry(&mut self, inquiry: &domain::inquiry::Inquiry) -> Result<(), StoreError> {
-        crate::inquiries::update(&self.txn, inquiry).await
+        crate::inquiries::update(self.txn()?, inquiry).await
     }
 
     async fn inquiry(&mut self, id: domain::ids::InquiryId) -> Result<Option<domain::inquiry::Inquiry>, StoreError> {
-        crate::inquiries::one(&self.txn, id).await
+        crate::inquiries::one(self.txn()?, id).await
     }
 
     async fn inquiries(
@@ -646,7 +728,7 @@ impl Tx for SeaTx {
         since: OffsetDateTime,
         limit: u64,
     ) -> Result<Vec<domain::inquiry::Inquiry>, StoreError> {
-        crate::inquiries::list(&self.txn, since, limit).await
+        crate::inquiries::list(self.txn()?, since, limit).await
     }
 
     async fn similar_inquiries(
@@ -655,7 +737,7 @@ impl Tx for SeaTx {
         phone: Option<&str>,
         except: domain::ids::InquiryId,
     ) -> Result<Vec<domain::inquiry::Inquiry>, StoreError> {
-        crate::inquiries::similar(&self.txn, dob, phone, except).await
+        crate::inquiries::similar(self.txn()?, dob, phone, except).await
     }
 
     async fn inquiry_tasks(
@@ -663,19 +745,19 @@ impl Tx for SeaTx {
         inquiry: Option<domain::ids::InquiryId>,
         open_only: bool,
     ) -> Result<Vec<domain::inquiry::Task>, StoreError> {
-        crate::inquiries::tasks(&self.txn, inquiry, open_only).await
+        crate::inquiries::tasks(self.txn()?, inquiry, open_only).await
     }
 
     async fn insert_inquiry_task(&mut self, task: &domain::inquiry::Task) -> Result<(), StoreError> {
-        crate::inquiries::insert_task(&self.txn, task).await
+        crate::inquiries::insert_task(self.txn()?, task).await
     }
 
     async fn complete_inquiry_task(&mut self, id: domain::ids::TaskId, at: OffsetDateTime) -> Result<bool, StoreError> {
-        crate::inquiries::complete_task(&self.txn, id, at).await
+        crate::inquiries::complete_task(self.txn()?, id, at).await
     }
 
     async fn episode_team(&mut self, episode: domain::ids::EpisodeId) -> Result<Vec<TeamMember>, StoreError> {
-        crate::continuum::episode_team(&self.txn, episode).await
+        crate::continuum::episode_team(self.txn()?, episode).await
     }
 
     async fn add_episode_team_member(
@@ -686,7 +768,7 @@ impl Tx for SeaTx {
         role: TeamRole,
         at: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        crate::continuum::add_episode_team_member(&self.txn, episode, client, user, role, at).await
+        crate::continuum::add_episode_team_member(self.txn()?, episode, client, user, role, at).await
     }
 
     async fn remove_episode_team_member(
@@ -694,39 +776,39 @@ impl Tx for SeaTx {
         episode: domain::ids::EpisodeId,
         user: UserId,
     ) -> Result<bool, StoreError> {
-        crate::continuum::remove_episode_team_member(&self.txn, episode, user).await
+        crate::continuum::remove_episode_team_member(self.txn()?, episode, user).await
     }
 
     async fn on_any_episode_team(&mut self, client: ClientId, user: UserId) -> Result<bool, StoreError> {
-        crate::continuum::on_any_episode_team(&self.txn, client, user).await
+        crate::continuum::on_any_episode_team(self.txn()?, client, user).await
     }
 
     async fn imported_forms(&mut self) -> Result<Vec<app::ports::StoredForm>, StoreError> {
-        crate::measurement::forms(&self.txn).await
+        crate::measurement::forms(self.txn()?).await
     }
 
     async fn insert_form(&mut self, form: &app::ports::StoredForm) -> Result<(), StoreError> {
-        crate::measurement::insert_form(&self.txn, form).await
+        crate::measurement::insert_form(self.txn()?, form).await
     }
 
     async fn retire_forms(&mut self, url: &str, keep: Option<&str>) -> Result<u64, StoreError> {
-        crate::measurement::retire_forms(&self.txn, url, keep).await
+        crate::measurement::retire_forms(self.txn()?, url, keep).await
     }
 
     async fn retire_form(&mut self, id: domain::ids::FormId) -> Result<bool, StoreError> {
-        crate::measurement::retire_form(&self.txn, id).await
+        crate::measurement::retire_form(self.txn()?, id).await
     }
 
     async fn insert_response(&mut self, response: &FormResponse) -> Result<(), StoreError> {
-        crate::measurement::insert_response(&self.txn, response).await
+        crate::measurement::insert_response(self.txn()?, response).await
     }
 
     async fn response(&mut self, id: ResponseId) -> Result<Option<FormResponse>, StoreError> {
-        crate::measurement::response(&self.txn, id).await
+        crate::measurement::response(self.txn()?, id).await
     }
 
     async fn responses_of(&mut self, client: ClientId) -> Result<Vec<FormResponse>, StoreError> {
-        crate::measurement::responses_of(&self.txn, client).await
+        crate::measurement::responses_of(self.txn()?, client).await
     }
 
     async fn responses_of_clients(
@@ -734,15 +816,15 @@ impl Tx for SeaTx {
         clients: &[ClientId],
         since: OffsetDateTime,
     ) -> Result<Vec<FormResponse>, StoreError> {
-        crate::measurement::responses_of_clients(&self.txn, clients, since).await
+        crate::measurement::responses_of_clients(self.txn()?, clients, since).await
     }
 
     async fn insert_alert(&mut self, alert: &Alert) -> Result<(), StoreError> {
-        crate::measurement::insert_alert(&self.txn, alert).await
+        crate::measurement::insert_alert(self.txn()?, alert).await
     }
 
     async fn alert(&mut self, id: AlertId) -> Result<Option<Alert>, StoreError> {
-        crate::measurement::alert(&self.txn, id).await
+        crate::measurement::alert(self.txn()?, id).await
     }
 
     async fn alerts(
@@ -751,23 +833,23 @@ impl Tx for SeaTx {
         client: Option<ClientId>,
         open_only: bool,
     ) -> Result<Vec<Alert>, StoreError> {
-        crate::measurement::alerts(&self.txn, scope, client, open_only).await
+        crate::measurement::alerts(self.txn()?, scope, client, open_only).await
     }
 
     async fn acknowledge_alert(&mut self, id: AlertId, ack: &Acknowledgement) -> Result<bool, StoreError> {
-        crate::measurement::acknowledge(&self.txn, id, ack).await
+        crate::measurement::acknowledge(self.txn()?, id, ack).await
     }
 
     async fn insert_review(&mut self, review: &ReadinessReview) -> Result<(), StoreError> {
-        crate::measurement::insert_review(&self.txn, review).await
+        crate::measurement::insert_review(self.txn()?, review).await
     }
 
     async fn reviews_of(&mut self, client: ClientId) -> Result<Vec<ReadinessReview>, StoreError> {
-        crate::measurement::reviews_of(&self.txn, client).await
+        crate::measurement::reviews_of(self.txn()?, client).await
     }
 
     async fn last_reviews(&mut self, placements: &[PlacementId]) -> Result<BTreeMap<PlacementId, Date>, StoreError> {
-        crate::measurement::last_reviews(&self.txn, placements).await
+        crate::measurement::last_reviews(self.txn()?, placements).await
     }
 
     async fn reviews_between(
@@ -775,43 +857,43 @@ impl Tx for SeaTx {
         from: OffsetDateTime,
         to: OffsetDateTime,
     ) -> Result<Vec<ReadinessReview>, StoreError> {
-        crate::measurement::reviews_between(&self.txn, from, to).await
+        crate::measurement::reviews_between(self.txn()?, from, to).await
     }
 
     async fn insert_handoff(&mut self, handoff: &app::ports::Handoff) -> Result<(), StoreError> {
-        crate::measurement::insert_handoff(&self.txn, handoff).await
+        crate::measurement::insert_handoff(self.txn()?, handoff).await
     }
 
     async fn handoff_by_token(&mut self, token_hash: &str) -> Result<Option<app::ports::Handoff>, StoreError> {
-        crate::measurement::handoff_by_token(&self.txn, token_hash).await
+        crate::measurement::handoff_by_token(self.txn()?, token_hash).await
     }
 
     async fn use_handoff(&mut self, id: uuid::Uuid, at: OffsetDateTime) -> Result<bool, StoreError> {
-        crate::measurement::use_handoff(&self.txn, id, at).await
+        crate::measurement::use_handoff(self.txn()?, id, at).await
     }
 
     // IOP: program calendar (tracks, templates, closures, sessions, roster, enrolments)
     async fn lock_program_calendar(&mut self) -> Result<(), StoreError> {
-        crate::iop_calendar::lock(&self.txn).await
+        crate::iop_calendar::lock(self.txn()?).await
     }
 
     async fn tracks(&mut self) -> Result<Vec<app::ports::Track>, StoreError> {
-        crate::iop_calendar::tracks(&self.txn).await
+        crate::iop_calendar::tracks(self.txn()?).await
     }
 
     async fn save_track(&mut self, track: &app::ports::Track, at: OffsetDateTime) -> Result<(), StoreError> {
-        crate::iop_calendar::save_track(&self.txn, track, at).await
+        crate::iop_calendar::save_track(self.txn()?, track, at).await
     }
 
     async fn templates(
         &mut self,
         track: Option<domain::ids::TrackId>,
     ) -> Result<Vec<app::ports::TrackTemplate>, StoreError> {
-        crate::iop_calendar::templates(&self.txn, track).await
+        crate::iop_calendar::templates(self.txn()?, track).await
     }
 
     async fn save_template(&mut self, template: &app::ports::TrackTemplate) -> Result<(), StoreError> {
-        crate::iop_calendar::save_template(&self.txn, template).await
+        crate::iop_calendar::save_template(self.txn()?, template).await
     }
 
     async fn closures(
@@ -820,48 +902,48 @@ impl Tx for SeaTx {
         from: Date,
         to: Date,
     ) -> Result<Vec<app::ports::SiteClosure>, StoreError> {
-        crate::iop_calendar::closures(&self.txn, site, from, to).await
+        crate::iop_calendar::closures(self.txn()?, site, from, to).await
     }
 
     async fn insert_closure(&mut self, closure: &app::ports::SiteClosure) -> Result<(), StoreError> {
-        crate::iop_calendar::insert_closure(&self.txn, closure).await
+        crate::iop_calendar::insert_closure(self.txn()?, closure).await
     }
 
     async fn delete_closure(&mut self, id: uuid::Uuid) -> Result<bool, StoreError> {
-        crate::iop_calendar::delete_closure(&self.txn, id).await
+        crate::iop_calendar::delete_closure(self.txn()?, id).await
     }
 
     async fn insert_program_session(&mut self, session: &app::ports::ProgramSession) -> Result<bool, StoreError> {
-        crate::iop_calendar::insert_session(&self.txn, session).await
+        crate::iop_calendar::insert_session(self.txn()?, session).await
     }
 
     async fn update_program_session(&mut self, session: &app::ports::ProgramSession) -> Result<(), StoreError> {
-        crate::iop_calendar::update_session(&self.txn, session).await
+        crate::iop_calendar::update_session(self.txn()?, session).await
     }
 
     async fn program_session(
         &mut self,
         id: domain::ids::IopSessionId,
     ) -> Result<Option<app::ports::ProgramSession>, StoreError> {
-        crate::iop_calendar::session(&self.txn, id).await
+        crate::iop_calendar::session(self.txn()?, id).await
     }
 
     async fn program_sessions(
         &mut self,
         filter: &app::ports::SessionFilter,
     ) -> Result<Vec<app::ports::ProgramSession>, StoreError> {
-        crate::iop_calendar::sessions(&self.txn, filter).await
+        crate::iop_calendar::sessions(self.txn()?, filter).await
     }
 
     async fn roster(
         &mut self,
         sessions: &[domain::ids::IopSessionId],
     ) -> Result<Vec<app::ports::RosterEntry>, StoreError> {
-        crate::iop_calendar::roster(&self.txn, sessions).await
+        crate::iop_calendar::roster(self.txn()?, sessions).await
     }
 
     async fn add_to_roster(&mut self, entry: &app::ports::RosterEntry) -> Result<bool, StoreError> {
-        crate::iop_calendar::add_to_roster(&self.txn, entry).await
+        crate::iop_calendar::add_to_roster(self.txn()?, entry).await
     }
 
     async fn remove_from_roster(
@@ -869,26 +951,26 @@ impl Tx for SeaTx {
         session: domain::ids::IopSessionId,
         client: ClientId,
     ) -> Result<bool, StoreError> {
-        crate::iop_calendar::remove_from_roster(&self.txn, session, client).await
+        crate::iop_calendar::remove_from_roster(self.txn()?, session, client).await
     }
 
     async fn clients_among(&mut self, scope: &ClientScope, ids: &[ClientId]) -> Result<Vec<Client>, StoreError> {
-        crate::iop_calendar::clients_among(&self.txn, scope, ids).await
+        crate::iop_calendar::clients_among(self.txn()?, scope, ids).await
     }
 
     async fn enrolments_of(&mut self, client: ClientId) -> Result<Vec<app::ports::TrackEnrolment>, StoreError> {
-        crate::iop_calendar::enrolments(&self.txn, Some(client), None).await
+        crate::iop_calendar::enrolments(self.txn()?, Some(client), None).await
     }
 
     async fn track_enrolments(
         &mut self,
         track: domain::ids::TrackId,
     ) -> Result<Vec<app::ports::TrackEnrolment>, StoreError> {
-        crate::iop_calendar::enrolments(&self.txn, None, Some(track)).await
+        crate::iop_calendar::enrolments(self.txn()?, None, Some(track)).await
     }
 
     async fn insert_enrolment(&mut self, enrolment: &app::ports::TrackEnrolment) -> Result<(), StoreError> {
-        crate::iop_calendar::insert_enrolment(&self.txn, enrolment).await
+        crate::iop_calendar::insert_enrolment(self.txn()?, enrolment).await
     }
 
     async fn set_enrolment_until(
@@ -896,7 +978,7 @@ impl Tx for SeaTx {
         id: domain::ids::EnrolmentId,
         until: Option<Date>,
     ) -> Result<(), StoreError> {
-        crate::iop_calendar::set_enrolment_until(&self.txn, id, until).await
+        crate::iop_calendar::set_enrolment_until(self.txn()?, id, until).await
     }
 
     // IOP: attendance, outreach, availability, requirements, calendar feeds
@@ -904,36 +986,36 @@ impl Tx for SeaTx {
         &mut self,
         id: domain::ids::IopSessionId,
     ) -> Result<Option<app::ports::AttendanceSession>, StoreError> {
-        crate::iop_attendance::session(&self.txn, id).await
+        crate::iop_attendance::session(self.txn()?, id).await
     }
 
     async fn attendance_roster(&mut self, session: domain::ids::IopSessionId) -> Result<Vec<ClientId>, StoreError> {
-        crate::iop_attendance::roster(&self.txn, session).await
+        crate::iop_attendance::roster(self.txn()?, session).await
     }
 
     async fn attendance_of(
         &mut self,
         session: domain::ids::IopSessionId,
     ) -> Result<Vec<app::ports::AttendanceRecord>, StoreError> {
-        crate::iop_attendance::attendance_of(&self.txn, session).await
+        crate::iop_attendance::attendance_of(self.txn()?, session).await
     }
 
     async fn put_attendance(&mut self, record: &app::ports::AttendanceRecord) -> Result<(), StoreError> {
-        crate::iop_attendance::put_attendance(&self.txn, record).await
+        crate::iop_attendance::put_attendance(self.txn()?, record).await
     }
 
     async fn insert_attendance_amendment(
         &mut self,
         amendment: &app::ports::AttendanceAmendment,
     ) -> Result<(), StoreError> {
-        crate::iop_attendance::insert_amendment(&self.txn, amendment).await
+        crate::iop_attendance::insert_amendment(self.txn()?, amendment).await
     }
 
     async fn attendance_amendments(
         &mut self,
         session: domain::ids::IopSessionId,
     ) -> Result<Vec<app::ports::AttendanceAmendment>, StoreError> {
-        crate::iop_attendance::amendments(&self.txn, session).await
+        crate::iop_attendance::amendments(self.txn()?, session).await
     }
 
     async fn sign_session_note(
@@ -943,11 +1025,11 @@ impl Tx for SeaTx {
         by: UserId,
         at: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        crate::iop_attendance::sign_note(&self.txn, session, note, by, at).await
+        crate::iop_attendance::sign_note(self.txn()?, session, note, by, at).await
     }
 
     async fn insert_outreach(&mut self, task: &app::ports::OutreachTask) -> Result<bool, StoreError> {
-        crate::iop_attendance::insert_outreach(&self.txn, task).await
+        crate::iop_attendance::insert_outreach(self.txn()?, task).await
     }
 
     async fn open_outreach(
@@ -955,11 +1037,11 @@ impl Tx for SeaTx {
         scope: &ClientScope,
         assigned_to: Option<UserId>,
     ) -> Result<Vec<app::ports::OutreachTask>, StoreError> {
-        crate::iop_attendance::open_outreach(&self.txn, scope, assigned_to).await
+        crate::iop_attendance::open_outreach(self.txn()?, scope, assigned_to).await
     }
 
     async fn outreach(&mut self, id: uuid::Uuid) -> Result<Option<app::ports::OutreachTask>, StoreError> {
-        crate::iop_attendance::outreach(&self.txn, id).await
+        crate::iop_attendance::outreach(self.txn()?, id).await
     }
 
     async fn complete_outreach(
@@ -969,7 +1051,7 @@ impl Tx for SeaTx {
         at: OffsetDateTime,
         outcome: &str,
     ) -> Result<bool, StoreError> {
-        crate::iop_attendance::complete_outreach(&self.txn, id, by, at, outcome).await
+        crate::iop_attendance::complete_outreach(self.txn()?, id, by, at, outcome).await
     }
 
     async fn program_days(
@@ -978,14 +1060,14 @@ impl Tx for SeaTx {
         from: Date,
         to: Date,
     ) -> Result<Vec<app::ports::ProgramEntry>, StoreError> {
-        crate::iop_attendance::program_days(&self.txn, clients, from, to).await
+        crate::iop_attendance::program_days(self.txn()?, clients, from, to).await
     }
 
     async fn enrolment_windows(
         &mut self,
         clients: &[ClientId],
     ) -> Result<Vec<(ClientId, Date, Option<Date>)>, StoreError> {
-        crate::iop_attendance::enrolment_windows(&self.txn, clients).await
+        crate::iop_attendance::enrolment_windows(self.txn()?, clients).await
     }
 
     async fn enrolled_between(
@@ -994,18 +1076,18 @@ impl Tx for SeaTx {
         from: Date,
         to: Date,
     ) -> Result<Vec<ClientId>, StoreError> {
-        crate::iop_attendance::enrolled_between(&self.txn, scope, from, to).await
+        crate::iop_attendance::enrolled_between(self.txn()?, scope, from, to).await
     }
 
     async fn availability(&mut self, client: ClientId) -> Result<Vec<domain::iop::program::Window>, StoreError> {
-        crate::iop_attendance::availability(&self.txn, client).await
+        crate::iop_attendance::availability(self.txn()?, client).await
     }
 
     async fn availability_of(
         &mut self,
         clients: &[ClientId],
     ) -> Result<std::collections::BTreeMap<ClientId, Vec<domain::iop::program::Window>>, StoreError> {
-        crate::iop_attendance::availability_of(&self.txn, clients).await
+        crate::iop_attendance::availability_of(self.txn()?, clients).await
     }
 
     async fn set_availability(
@@ -1013,18 +1095,18 @@ impl Tx for SeaTx {
         client: ClientId,
         windows: &[domain::iop::program::Window],
     ) -> Result<(), StoreError> {
-        crate::iop_attendance::set_availability(&self.txn, client, windows).await
+        crate::iop_attendance::set_availability(self.txn()?, client, windows).await
     }
 
     async fn requirements(&mut self, client: ClientId) -> Result<Vec<(domain::iop::Modality, u16)>, StoreError> {
-        crate::iop_attendance::requirements(&self.txn, client).await
+        crate::iop_attendance::requirements(self.txn()?, client).await
     }
 
     async fn requirements_of(
         &mut self,
         clients: &[ClientId],
     ) -> Result<std::collections::BTreeMap<ClientId, Vec<(domain::iop::Modality, u16)>>, StoreError> {
-        crate::iop_attendance::requirements_of(&self.txn, clients).await
+        crate::iop_attendance::requirements_of(self.txn()?, clients).await
     }
 
     async fn set_requirements(
@@ -1032,11 +1114,11 @@ impl Tx for SeaTx {
         client: ClientId,
         requirements: &[(domain::iop::Modality, u16)],
     ) -> Result<(), StoreError> {
-        crate::iop_attendance::set_requirements(&self.txn, client, requirements).await
+        crate::iop_attendance::set_requirements(self.txn()?, client, requirements).await
     }
 
     async fn facilitator_loads(&mut self) -> Result<Vec<(UserId, u32)>, StoreError> {
-        crate::iop_attendance::facilitator_loads(&self.txn).await
+        crate::iop_attendance::facilitator_loads(self.txn()?).await
     }
 
     async fn set_facilitator_load(
@@ -1046,33 +1128,33 @@ impl Tx for SeaTx {
         at: OffsetDateTime,
         by: UserId,
     ) -> Result<(), StoreError> {
-        crate::iop_attendance::set_facilitator_load(&self.txn, user, max_load, at, by).await
+        crate::iop_attendance::set_facilitator_load(self.txn()?, user, max_load, at, by).await
     }
 
     async fn insert_calendar_feed(&mut self, feed: &app::ports::CalendarFeed) -> Result<(), StoreError> {
-        crate::iop_feeds::insert(&self.txn, feed).await
+        crate::iop_feeds::insert(self.txn()?, feed).await
     }
 
     async fn calendar_feed(&mut self, id: uuid::Uuid) -> Result<Option<app::ports::CalendarFeed>, StoreError> {
-        crate::iop_feeds::by_id(&self.txn, id).await
+        crate::iop_feeds::by_id(self.txn()?, id).await
     }
 
     async fn calendar_feed_by_token(
         &mut self,
         token_hash: &str,
     ) -> Result<Option<app::ports::CalendarFeed>, StoreError> {
-        crate::iop_feeds::by_token(&self.txn, token_hash).await
+        crate::iop_feeds::by_token(self.txn()?, token_hash).await
     }
 
     async fn calendar_feeds_of(
         &mut self,
         owner: app::ports::FeedOwner,
     ) -> Result<Vec<app::ports::CalendarFeed>, StoreError> {
-        crate::iop_feeds::of(&self.txn, owner).await
+        crate::iop_feeds::of(self.txn()?, owner).await
     }
 
     async fn revoke_calendar_feed(&mut self, id: uuid::Uuid, at: OffsetDateTime) -> Result<bool, StoreError> {
-        crate::iop_feeds::revoke(&self.txn, id, at).await
+        crate::iop_feeds::revoke(self.txn()?, id, at).await
     }
 
     async fn append_audit(&mut self, events: Vec<AuditEvent>) -> Result<(), StoreError> {
@@ -1100,7 +1182,7 @@ impl Tx for SeaTx {
         if let Some(before) = f.before_seq {
             q = q.filter(audit_event::Column::Seq.lt(before));
         }
-        let rows = q.order_by_desc(audit_event::Column::Seq).limit(f.limit).all(&self.txn).await.store()?;
+        let rows = q.order_by_desc(audit_event::Column::Seq).limit(f.limit).all(self.txn()?).await.store()?;
         rows.into_iter().map(|r| crate::audit::from_row(r).ok_or(StoreError::Corrupt("audit row"))).collect()
     }
 }

@@ -185,6 +185,12 @@ impl IntoResponse for UiError {
                 let message = match status {
                     StatusCode::FORBIDDEN => "You do not have access to this page. If you need it for your work, ask your supervisor or privacy officer. This attempt has been recorded.".to_owned(),
                     StatusCode::NOT_FOUND => "The page or record you asked for does not exist.".to_owned(),
+                    StatusCode::UNPROCESSABLE_ENTITY if !p.errors.is_empty() => p
+                        .errors
+                        .iter()
+                        .map(|e| format!("{}: {}", e.field, e.message))
+                        .collect::<Vec<_>>()
+                        .join("; "),
                     _ => p.detail.clone().unwrap_or_else(|| "Please try again. If it keeps happening, tell your administrator.".to_owned()),
                 };
                 page(status, p.title, &message)

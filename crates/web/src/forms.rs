@@ -38,6 +38,11 @@ impl<T: DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
             Some(e) if !sent.csrf.is_empty() && app::security::constant_time_eq(&sent.csrf, &e) => {}
             _ => return Err(UiError::Csrf),
         }
+        let fields: Vec<(String, String)> =
+            serde_urlencoded::from_bytes(&body).map_err(|_| UiError::BadRequest("The form could not be read."))?;
+        if let Some(field) = crate::input::form_control_character(&fields) {
+            return Err(UiError::App(app::AppError::Invalid(vec![app::FieldError::new(field, crate::input::MESSAGE)])));
+        }
         let form =
             serde_urlencoded::from_bytes(&body).map_err(|_| UiError::BadRequest("The form could not be read."))?;
         Ok(CsrfForm(form))

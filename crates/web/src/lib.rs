@@ -12,6 +12,7 @@ mod fhir_api;
 mod forms;
 mod headers;
 mod ics;
+mod input;
 mod metrics;
 mod ui;
 

@@ -10,6 +10,8 @@ pub struct Model {
     /// A keyed digest of what was typed or where it came from, never the value itself.
     pub key_hash: String,
     pub at: i64,
+    /// On an `address` row: the digest of the account name tried from there.
+    pub account_hash: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

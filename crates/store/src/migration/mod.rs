@@ -12,6 +12,7 @@ mod m20261127_000006_episode_teams;
 mod m20261127_000007_measurement;
 mod m20261127_000008_iop;
 mod m20261127_000009_facilitator_loads;
+mod m20261203_000010_throttle_accounts;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000007_measurement::Migration),
             Box::new(m20261127_000008_iop::Migration),
             Box::new(m20261127_000009_facilitator_loads::Migration),
+            Box::new(m20261203_000010_throttle_accounts::Migration),
         ]
     }
 }

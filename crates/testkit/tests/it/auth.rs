@@ -247,3 +247,36 @@ async fn behind_a_trusted_proxy_the_forwarded_address_is_the_source() {
     let ok = events(&app, "auth.login.success").await;
     assert_eq!(ok[0].event.source.as_deref(), Some("203.0.113.7"));
 }
+
+#[tokio::test]
+async fn one_colleague_mistyping_never_locks_out_the_clinic_but_a_spray_is_throttled() {
+    let app = spawn_app().await;
+    app.user("maria", Role::Counselor).await;
+    app.user("jon", Role::Counselor).await;
+    let http = reqwest::Client::new();
+    let login = |user: String, password: &'static str| {
+        let (http, url) = (http.clone(), app.url("/api/v1/session"));
+        async move {
+            http.post(url)
+                .json(&serde_json::json!({"username": user, "password": password}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    // Everyone here comes from 127.0.0.1, as a clinic behind one NAT would.
+    for _ in 0..60 {
+        assert!([401, 429].contains(&login("maria".into(), "wrong password here").await));
+    }
+    assert_eq!(login("maria".into(), PASSWORD).await, 429, "her own account waits");
+    assert_eq!(login("jon".into(), PASSWORD).await, 201, "her colleague at the same address does not");
+    // Twenty different accounts failing from one address is a spray: the address waits.
+    for i in 0..19 {
+        assert_eq!(login(format!("guess{i}"), "wrong password here").await, 401);
+    }
+    assert_eq!(login("jon".into(), PASSWORD).await, 429);
+    app.clock.advance(time::Duration::minutes(16));
+    assert_eq!(login("jon".into(), PASSWORD).await, 201);
+}

@@ -9,6 +9,7 @@ mod api;
 mod audit;
 mod auth;
 mod continuum;
+mod control_chars;
 mod demo;
 mod fhir;
 mod inquiries;
@@ -20,6 +21,7 @@ mod measurement;
 mod mfa;
 mod ops;
 mod records;
+mod refusals;
 mod sessions;
 
 use serde_json::Value;

@@ -203,3 +203,30 @@ async fn a_sqlite_backup_restores_to_the_same_data_with_a_valid_chain() {
     drop(tx);
     restored.close().await;
 }
+
+#[tokio::test]
+async fn readyz_notices_a_database_writer_stuck_for_seconds() {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    let app = spawn_app().await;
+    let (_, token) = app.full_token("sup", Role::Supervisor).await;
+    let client = app.new_client(&token, "Ana", "Alvarez").await;
+    // Hold the writer: SQLite's writer slot, or PostgreSQL's audit head row.
+    let held: Box<dyn std::any::Any + Send> = if app.db.is_postgres() {
+        let txn = app.store.connection().begin().await.unwrap();
+        txn.execute_unprepared("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE").await.unwrap();
+        Box::new(txn)
+    } else {
+        Box::new(app.store.begin().await.unwrap())
+    };
+    // An audited read now waits for the writer.
+    let url = app.url(&format!("/api/v1/clients/{client}"));
+    let waiting = tokio::spawn(async move { reqwest::Client::new().get(url).bearer_auth(token).send().await });
+    tokio::time::sleep(std::time::Duration::from_secs(6)).await;
+    let res = reqwest::get(app.url("/readyz")).await.unwrap();
+    assert_eq!(res.status().as_u16(), 503);
+    assert!(res.text().await.unwrap().contains("writer busy"));
+    drop(held);
+    assert_eq!(waiting.await.unwrap().unwrap().status().as_u16(), 200, "the read goes on once the writer is free");
+    let res = reqwest::get(app.url("/readyz")).await.unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+}

@@ -129,8 +129,26 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         use axum::extract::rejection::JsonRejection;
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(ApiJson(v)),
+        // Read as a JSON value first, so that every text in it passes the one input check
+        // before the handler's type sees it.
+        match axum::Json::<serde_json::Value>::from_request(req, state).await {
+            Ok(axum::Json(v)) => {
+                if let Some(field) = crate::input::json_control_character(&v) {
+                    return Err(ApiError(crate::error::problem_for(app::AppError::Invalid(vec![
+                        app::FieldError::new(field, crate::input::MESSAGE),
+                    ]))));
+                }
+                serde_json::from_value(v).map(ApiJson).map_err(|e| {
+                    ApiError(
+                        Problem::new(
+                            StatusCode::UNPROCESSABLE_ENTITY,
+                            "validation",
+                            "The body does not match the schema",
+                        )
+                        .detail(format!("Failed to deserialize the JSON body into the target type: {e}")),
+                    )
+                })
+            }
             Err(rejection) => {
                 let problem = match &rejection {
                     JsonRejection::MissingJsonContentType(_) => Problem::new(

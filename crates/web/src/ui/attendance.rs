@@ -56,6 +56,8 @@ struct AttendancePage {
     cancelled: bool,
     locked: bool,
     rows: Vec<RosterRow>,
+    /// The statuses an amendment can set (the form's list, whoever is on the roster).
+    statuses: Vec<StatusOption>,
     amendments: Vec<(String, String, String, String)>,
     errors: Errors,
     saved: bool,
@@ -128,6 +130,10 @@ async fn attendance_page(
         cancelled: s.session.cancelled,
         locked: s.locked,
         rows,
+        statuses: AttendanceStatus::ALL
+            .into_iter()
+            .map(|st| StatusOption { code: st.code(), label: st.label(), checked: false })
+            .collect(),
         amendments,
         errors,
         saved,

@@ -104,6 +104,9 @@ type Fields = BTreeMap<String, String>;
 fn posted_answers(body: &[u8]) -> Result<(Fields, Fields), UiError> {
     let pairs: Vec<(String, String)> =
         serde_urlencoded::from_bytes(body).map_err(|_| UiError::BadRequest("The form could not be read."))?;
+    if let Some(field) = crate::input::form_control_character(&pairs) {
+        return Err(UiError::App(app::AppError::Invalid(vec![app::FieldError::new(field, crate::input::MESSAGE)])));
+    }
     Ok(split_answers(pairs))
 }
 

@@ -136,18 +136,20 @@ impl Tx for SeaTx {
 
     async fn refuse(&mut self, events: Vec<AuditEvent>) -> Result<(), StoreError> {
         self.pending_audit.clear();
-        if self.guard.is_none() {
-            // A read holds no writer slot: the group-commit writer can take the refusal.
-            return self.opener.audit.append(events).await;
-        }
-        // Holding the writer slot: end this transaction's work, record the refusal in a
-        // transaction of its own under the same slot, then start over empty.
         if let Some(txn) = self.txn.take() {
             txn.rollback().await.store()?;
         }
-        let refusal = self.opener.db.begin_with_options(self.opener.options).await.store()?;
-        crate::audit::append(&refusal, events).await?;
-        refusal.commit().await.store()?;
+        match self.guard {
+            // Holding SQLite's writer slot: the refusal is committed under it, in a
+            // transaction of its own (the group-commit writer would wait for the slot).
+            Some(_) => {
+                let refusal = self.opener.db.begin_with_options(self.opener.options).await.store()?;
+                crate::audit::append(&refusal, events).await?;
+                refusal.commit().await.store()?;
+            }
+            // No slot held: the group-commit writer takes it like any other event.
+            None => self.opener.audit.append(events).await?,
+        }
         self.txn = Some(self.opener.db.begin_with_options(self.opener.options).await.store()?);
         Ok(())
     }

@@ -890,3 +890,103 @@ async fn coordinator_proposes_next_weeks_rosters_and_applies_them() -> anyhow::R
     assert_eq!(b.console_problems(&[422]).await?, Vec::<String>::new(), "browser console");
     b.quit().await
 }
+
+/// An admissions coordinator logs a call that gives a former client's phone number under
+/// another name: the match is shown, but readmitting on it is refused. A second call with his
+/// name and date of birth readmits him, and his chart shows the earlier stay's dates and levels
+/// but not why it went as it did.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admissions_readmits_on_name_and_birth_date_never_on_a_phone_number() -> anyhow::Result<()> {
+    let Some(b) = Browser::start().await? else { return Ok(()) }; // skipped: no browser
+    let app = testkit::spawn_app().await;
+    let (_, admin) = app.full_token("boss", Role::Admin).await;
+    let site = create(&app, &admin, "/api/v1/sites", r#"{"name":"Lakeside","time_zone":"UTC"}"#).await?;
+    let (_, sup) = app.full_token("sue", Role::Supervisor).await;
+    let ben = create(
+        &app,
+        &sup,
+        "/api/v1/clients",
+        r#"{"given_name":"Ben","family_name":"Brooks","date_of_birth":"1990-02-27","phone":"555-010-9876"}"#,
+    )
+    .await?;
+    let today = app.app.today_in("UTC");
+    let began = (today - time::Duration::days(20)).to_string();
+    let today = today.to_string();
+    let episode = create(
+        &app,
+        &sup,
+        &format!("/api/v1/clients/{ben}/episodes"),
+        &format!(r#"{{"on":"{began}","level":"2.1","site_id":"{site}","reason":"Relapse after a bereavement"}}"#),
+    )
+    .await?;
+    let (status, body) = api_post(
+        &app.base,
+        &format!("/api/v1/clients/{ben}/episodes/{episode}/decisions"),
+        &sup,
+        &format!(r#"{{"kind":"discharge","on":"{today}","discharge_reason":"completed","reason":"Completed"}}"#),
+    )
+    .await?;
+    anyhow::ensure!(status == 201 || status == 200, "discharge: {status} {body}");
+    app.user("ida", Role::Admissions).await;
+    sign_in(&b, &app, "ida", PASSWORD).await?;
+    assert_eq!(b.wait_for_path("/").await?, "/");
+
+    // A made-up name with his phone number: shown as a possible match, refused as a readmission.
+    log_call(&b, &app, ["Zed", "Nobody", "", "555 010 9876"]).await?;
+    assert!(b.text("main ul").await?.contains("Brooks"), "the phone match is shown");
+    assert!(b.text("#existing_client-hint").await?.contains("a phone number alone is not enough"));
+    b.screenshot("inquiry-readmit").await;
+    admit(&b, &site, &today).await?;
+    b.wait_for_text("main h1", "access").await?;
+    b.goto(app.url(&format!("/clients/{ben}"))).await?;
+    assert!(b.wait_for_text("main h1", "access").await?.contains("do not have access"), "his chart stays closed");
+
+    // His own name and date of birth identify him.
+    log_call(&b, &app, ["Ben", "Brooks", "1990-02-27", ""]).await?;
+    admit(&b, &site, &today).await?;
+    let chart = format!("/clients/{ben}");
+    b.wait_for_path(&chart).await?;
+    assert!(b.text("main").await?.contains("Current episode"), "readmitted");
+    assert!(b.find_all(By::Css("main a[href$='/measures']")).await?.is_empty(), "no way into the measures");
+    assert!(b.find_all(By::XPath("//nav//a[normalize-space()='Caseload']")).await?.is_empty());
+    // The decisions sit in a closed <details>: read the page as sent, not as shown.
+    let page = b.source().await?;
+    assert!(!page.contains("bereavement"), "the earlier stay's reasons stay clinical");
+    assert!(page.contains("(clinical detail withheld)"));
+    assert!(b.find_all(By::XPath("//main//summary[normalize-space()='Aftercare plan']")).await?.is_empty());
+    b.screenshot("inquiry-readmitted").await;
+    b.quit().await
+}
+
+/// Logs a call about `[given, family, date of birth, phone]` and waits for the inquiry's page.
+async fn log_call(b: &Browser, app: &TestApp, [given, family, dob, phone]: [&str; 4]) -> anyhow::Result<()> {
+    b.goto(app.url("/inquiries/new")).await?;
+    b.fill("caller_name", "Self").await?;
+    b.select("caller_relationship", "self").await?;
+    b.fill("given_name", given).await?;
+    b.fill("family_name", family).await?;
+    if !dob.is_empty() {
+        b.set_value("date_of_birth", dob).await?;
+    }
+    b.fill("phone", phone).await?;
+    b.select("urgency", "routine").await?;
+    b.click_button("main", "Save inquiry").await?;
+    b.wait_for_text("main h2", "Possible matches").await?;
+    Ok(())
+}
+
+/// Readmits the client offered on an inquiry's page today, at level 2.1.
+async fn admit(b: &Browser, site: &str, today: &str) -> anyhow::Result<()> {
+    b.select("existing_client", &ben_id(b).await?).await?;
+    b.set_value("on", today).await?;
+    b.select("level", "2.1").await?;
+    b.select("site", site).await?;
+    b.fill("reason", "Returning for support").await?;
+    b.click_button("main", "Admit").await
+}
+
+/// The id of the client offered for readmission on an inquiry page.
+async fn ben_id(b: &Browser) -> anyhow::Result<String> {
+    let option = b.find(By::Css("#existing_client option[value]:not([value=''])")).await?;
+    option.attr("value").await?.ok_or_else(|| anyhow::anyhow!("no client offered"))
+}

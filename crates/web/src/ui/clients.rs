@@ -438,6 +438,8 @@ pub fn follow_up_row(f: &app::ports::FollowUp) -> FollowUpRow {
 #[derive(Template)]
 #[template(path = "client.html")]
 pub(crate) struct ClientPage {
+    /// May see the clinical content (measures, aftercare plans): not admissions staff.
+    clinical: bool,
     chrome: Chrome,
     client: Client,
     record: domain::client::ClientRecord,
@@ -542,8 +544,14 @@ pub(crate) async fn client_page(
         .collect();
     let can_edit = auth.ctx.actor.scope_for(Permission::AdmitClient, id).is_ok();
     let mut blocks = Vec::with_capacity(episodes.len());
+    // Aftercare plans are clinical content; admissions staff see the stays without them.
+    let clinical = auth.ctx.actor.scope_for(Permission::ReadClinical, id).is_ok();
     for e in &episodes {
-        let aftercare = state.app.aftercare(&auth.ctx, id, e.episode.id).await?;
+        let aftercare = if clinical {
+            state.app.aftercare(&auth.ctx, id, e.episode.id).await?
+        } else {
+            app::aftercare::Aftercare { plan: None, follow_ups: Vec::new() }
+        };
         blocks.push(episode_block(e, aftercare, today, &site_names, &bed_names));
     }
     let can_plan = auth.ctx.actor.scope_for(Permission::PlanAftercare, id).is_ok();
@@ -551,6 +559,7 @@ pub(crate) async fn client_page(
     Ok(ClientPage {
         program,
         can_plan,
+        clinical,
         record: view.record.clone(),
         contacts: view.contacts.clone(),
         coverages: view.coverages.clone(),

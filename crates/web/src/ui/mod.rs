@@ -189,7 +189,7 @@ impl Chrome {
         add("/inquiries", "Inquiries", Permission::ManageInquiries);
         add("/clients", "Clients", Permission::ReadClient);
         add("/alerts", "Alerts", Permission::AcknowledgeAlert);
-        add("/caseload", "Caseload", Permission::ReadClient);
+        add("/caseload", "Caseload", Permission::ReadClinical);
         add("/census", "Census", Permission::ViewCensus);
         add("/program", "Program", Permission::ViewProgram);
         add("/program/calendar", "Calendar", Permission::ViewProgram);

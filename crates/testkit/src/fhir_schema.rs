@@ -1,5 +1,6 @@
-//! Validation of emitted FHIR resources against HL7's official R4 JSON schema (shipped in
-//! `../shared/data/fhir-r4/`, or wherever `STEPDOWN_FHIR_SCHEMA` points).
+//! Validation of emitted FHIR resources against HL7's official R4 JSON schema, kept in this
+//! crate (`data/fhir-r4/`, CC0) so that a fresh clone runs its tests with nothing beside it;
+//! `STEPDOWN_FHIR_SCHEMA` points elsewhere.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::HashMap;
@@ -12,7 +13,7 @@ fn schema_path() -> PathBuf {
     if let Ok(p) = std::env::var("STEPDOWN_FHIR_SCHEMA") {
         return PathBuf::from(p);
     }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/fhir-r4/fhir.schema.json")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/fhir-r4/fhir.schema.json")
 }
 
 fn schema() -> &'static Value {

@@ -277,7 +277,16 @@ impl Browser {
             .first()
             .await
             .with_context(|| format!("find the button {label:?}"))?;
+        let page = self.find(By::Css("html")).await?;
         button.click().await?;
+        // Every button here submits its form, which loads a new page. Waiting until this one is
+        // gone means what follows reads the answer, never the page as it was before the click
+        // (whose path may well be the same).
+        page.wait_until()
+            .wait(WAIT, Duration::from_millis(50))
+            .stale()
+            .await
+            .with_context(|| format!("the page did not change after clicking {label:?}"))?;
         Ok(())
     }
 

@@ -197,7 +197,19 @@ fn restore(storage: &Storage, source: &std::path::Path, force: bool) -> Result<s
         }
     }
     let tmp = storage.data_dir.join("stepdown.db.restoring");
-    std::fs::copy(source, &tmp).with_context(|| format!("copying {}", source.display()))?;
+    // Copied into a file created 0600 (`fs::copy` would carry over the backup's own bits,
+    // which may be wider), then synced, so the rename puts a complete file in place.
+    let _ = std::fs::remove_file(&tmp);
+    let copied = (|| -> std::io::Result<()> {
+        let mut from = std::fs::File::open(source)?;
+        let mut to = store::files::open_private(&tmp, true, false)?;
+        std::io::copy(&mut from, &mut to)?;
+        to.sync_all()
+    })();
+    if let Err(e) = copied {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e).with_context(|| format!("copying {}", source.display()));
+    }
     std::fs::rename(&tmp, &target).context("moving the restored database into place")?;
     println!("Restored {} into {}", source.display(), target.display());
     Ok(std::process::ExitCode::SUCCESS)

@@ -33,14 +33,23 @@ fn serve(cwd: &Path, args: &[&str]) -> Server {
     serve_with(cwd, args, &[])
 }
 
-fn serve_with(cwd: &Path, args: &[&str], serve_args: &[&str]) -> Server {
-    let mut child = Command::new(BIN)
+/// The binary, started through `sh` under the usual permissive umask (022) whatever the test
+/// runner's, so what it creates shows the permissions an operator would get.
+fn stepdown(cwd: &Path) -> Command {
+    let mut command = Command::new("sh");
+    command
         .current_dir(cwd)
+        .args(["-c", "umask 022; exec \"$0\" \"$@\"", BIN])
+        .env_remove("STEPDOWN_DATA_DIR")
+        .env_remove("STEPDOWN_DATABASE_URL");
+    command
+}
+
+fn serve_with(cwd: &Path, args: &[&str], serve_args: &[&str]) -> Server {
+    let mut child = stepdown(cwd)
         .args(args)
         .args(["serve", "--listen", "127.0.0.1:0", "--metrics-listen", "off"])
         .args(serve_args)
-        .env_remove("STEPDOWN_DATA_DIR")
-        .env_remove("STEPDOWN_DATABASE_URL")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -80,11 +89,8 @@ impl Server {
 }
 
 fn run(cwd: &Path, args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
-    let mut child = Command::new(BIN)
-        .current_dir(cwd)
+    let mut child = stepdown(cwd)
         .args(args)
-        .env_remove("STEPDOWN_DATA_DIR")
-        .env_remove("STEPDOWN_DATABASE_URL")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -332,5 +338,51 @@ async fn the_demo_center_is_seeded_on_request_and_lists_its_accounts() {
     server.terminate();
     let out = Command::new(BIN).current_dir(&cwd).args(["--data-dir", "demo-data", "demo"]).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("already present"));
+    let _ = std::fs::remove_dir_all(&cwd);
+}
+
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).permissions().mode() & 0o777
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn record_files_are_private_whatever_the_umask_and_wider_ones_are_reported() {
+    let cwd = temp_dir();
+    let data = cwd.join("stepdown-data");
+    let server = serve(&cwd, &[]);
+    // While the server runs, SQLite keeps its write-ahead log and shared memory beside the
+    // database (the first administrator was just written through them).
+    assert_eq!(mode(&data), 0o700, "data directory");
+    for file in ["stepdown.db", "stepdown.db-wal", "stepdown.db-shm"] {
+        assert_eq!(mode(&data.join(file)), 0o600, "{file}");
+    }
+    let backup = cwd.join("copy.db");
+    let (code, out, err) = run(&cwd, &["backup", backup.to_str().unwrap()], None);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(mode(&backup), 0o600, "backup file");
+    let (ok, _, err) = server.terminate();
+    assert!(ok);
+    assert!(!err.join("\n").contains("readable by other accounts"), "nothing to warn about: {err:?}");
+
+    // A backup made 0644 elsewhere is restored 0600.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&backup, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let (code, out, err) = run(&cwd, &["restore", backup.to_str().unwrap(), "--force"], None);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(mode(&data.join("stepdown.db")), 0o600, "restored database");
+
+    // Files left wider by an older version (or by hand) are named at start, with the fix.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(data.join("stepdown.db"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let (code, _, err) = run(&cwd, &["migrate"], None);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("stepdown-data is readable by other accounts") && err.contains("chmod 700"), "{err}");
+    assert!(err.contains("stepdown.db is readable by other accounts") && err.contains("chmod 600"), "{err}");
     let _ = std::fs::remove_dir_all(&cwd);
 }

@@ -66,6 +66,18 @@ enum UserCommand {
     },
     /// List staff accounts.
     List,
+    /// Give an account a one-time password (printed once; changed at next sign-in) and end
+    /// its sessions. Audited as done at the console by this operating-system account.
+    ResetPassword {
+        #[arg(long)]
+        username: String,
+    },
+    /// Remove an account's two-step verification (it is set up again at next sign-in where the
+    /// role requires it) and end its sessions. Audited like reset-password.
+    ResetMfa {
+        #[arg(long)]
+        username: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -250,6 +262,12 @@ async fn user_command(cmd: UserCommand, storage: &Storage, file: &FileConfig) ->
                 Err(e) => Err(anyhow::anyhow!("{e}")),
             }
         }
+        UserCommand::ResetPassword { username } => {
+            console_reset(app.reset_password_from_console(&username, &operator()).await, &username)
+        }
+        UserCommand::ResetMfa { username } => {
+            console_reset(app.reset_mfa_from_console(&username, &operator()).await, &username)
+        }
         UserCommand::List => {
             use app::Store;
             let mut tx = store.read().await?;
@@ -275,4 +293,42 @@ async fn user_command(cmd: UserCommand, storage: &Storage, file: &FileConfig) ->
     };
     store.close().await;
     result
+}
+
+/// The operating-system account running this command, for the audit event of a console reset
+/// (the one who ran `sudo`, when it was used).
+fn operator() -> String {
+    ["SUDO_USER", "USER", "LOGNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn console_reset(
+    result: Result<app::users::ConsoleReset, app::AppError>,
+    username: &str,
+) -> Result<std::process::ExitCode> {
+    match result {
+        Ok(reset) => {
+            let user = &reset.user;
+            println!("Reset {} ({}, {}).", user.display_name, user.username, user.role.label());
+            if let Some(p) = &reset.one_time_password {
+                // Printed once, never logged: this is the only copy.
+                println!("One-time password (shown once; they choose their own at next sign-in): {p}");
+            }
+            if reset.mfa_required {
+                println!("They set up two-step verification at their next sign-in, as their role requires.");
+            }
+            println!("Sessions ended: {}.", reset.sessions_ended);
+            if !user.active {
+                println!("Note: this account is inactive; an administrator must reactivate it before it can sign in.");
+            }
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+        Err(app::AppError::NotFound) => {
+            eprintln!("No account is named {username:?}; `stepdown user list` shows them.");
+            Ok(std::process::ExitCode::from(2))
+        }
+        Err(e) => Err(anyhow::anyhow!("{e}")),
+    }
 }

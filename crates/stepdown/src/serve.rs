@@ -47,6 +47,23 @@ pub async fn run(args: ServeArgs, storage: &Storage, file: &FileConfig) -> Resul
 
     let store = open_store(storage).await?;
     let app = build_app(&store, config)?;
+    if args.demo {
+        // Before any first administrator is made: the demo goes only into a database that
+        // holds nothing else, and on a fresh one its own accounts (demo.admin among them)
+        // are the administrators, so no `admin` is created after it.
+        if let Err(e) = crate::seed_demo(&app).await {
+            store.close().await;
+            return Err(e);
+        }
+    }
+    let options = ServerOptions {
+        listen,
+        metrics_listen,
+        web: WebConfig { secure_cookies, trusted_proxies, ..WebConfig::default() },
+    };
+    // Listen first: when the port is taken we stop here, before creating an administrator
+    // whose one-time password would be printed by a server that never ran (and never again).
+    let running = start(store, app.clone(), options).await?;
     match app.bootstrap_admin().await {
         Ok(Some(created)) => {
             // Printed to the console once, never logged: this is the only copy.
@@ -58,17 +75,23 @@ pub async fn run(args: ServeArgs, storage: &Storage, file: &FileConfig) -> Resul
             println!();
         }
         Ok(None) => {}
-        Err(e) => bail!("could not create the first administrator: {e}"),
+        Err(e) => {
+            running.stop().await;
+            bail!("could not create the first administrator: {e}");
+        }
     }
-    if args.demo {
-        crate::seed_demo(&app).await?;
+    match app.active_administrators().await {
+        Ok(0) => {
+            tracing::warn!("no active administrator account");
+            println!();
+            println!("No active administrator account exists: nobody can manage accounts in the application.");
+            println!("  Create one:       stepdown user add --username NAME --name \"Full Name\" --role admin");
+            println!("  Or recover one:   stepdown user reset-password --username NAME (and user reset-mfa)");
+            println!();
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "could not count the administrators"),
     }
-    let options = ServerOptions {
-        listen,
-        metrics_listen,
-        web: WebConfig { secure_cookies, trusted_proxies, ..WebConfig::default() },
-    };
-    let running = start(store, app, options).await?;
     tracing::info!(ms = started.elapsed().as_millis() as u64, "ready");
     println!("Stepdown is running at http://{}/", running.addr);
     if let Some(m) = running.metrics_addr {

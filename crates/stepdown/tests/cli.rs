@@ -89,13 +89,8 @@ impl Server {
 }
 
 fn run(cwd: &Path, args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
-    let mut child = stepdown(cwd)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child =
+        stepdown(cwd).args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     if let Some(input) = stdin {
         child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
     }
@@ -384,5 +379,167 @@ async fn record_files_are_private_whatever_the_umask_and_wider_ones_are_reported
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("stepdown-data is readable by other accounts") && err.contains("chmod 700"), "{err}");
     assert!(err.contains("stepdown.db is readable by other accounts") && err.contains("chmod 600"), "{err}");
+    let _ = std::fs::remove_dir_all(&cwd);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_first_administrator_is_created_only_once_the_server_listens() {
+    let cwd = temp_dir();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let (code, out, err) = run(&cwd, &["serve", "--listen", &addr, "--metrics-listen", "off"], None);
+    assert_ne!(code, 0, "the port is taken");
+    assert!(err.contains("listening on"), "{err}");
+    assert!(!out.contains("one-time password"), "no password printed for a server that never ran: {out}");
+    let (_, out, _) = run(&cwd, &["user", "list"], None);
+    assert_eq!(out.trim(), "", "no account was created");
+    drop(taken);
+
+    // The next start is the first real one: it creates the administrator and says so.
+    let server = serve(&cwd, &[]);
+    let text = server.stdout.join("\n");
+    assert!(text.contains("user name: admin") && text.contains("one-time password: "), "{text}");
+    assert!(!text.contains("No active administrator"), "{text}");
+    server.terminate();
+    let _ = std::fs::remove_dir_all(&cwd);
+}
+
+async fn sign_in(base: &str, username: &str, password: &str) -> (u16, Value) {
+    let res = reqwest::Client::new()
+        .post(format!("{base}/api/v1/session"))
+        .json(&json!({"username": username, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    (res.status().as_u16(), res.json().await.unwrap_or(Value::Null))
+}
+
+async fn api(method: reqwest::Method, url: String, token: &str, body: Option<Value>) -> (u16, Value) {
+    let mut req = reqwest::Client::new().request(method, url).bearer_auth(token);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let res = req.send().await.unwrap();
+    (res.status().as_u16(), res.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_operator_is_told_when_no_administrator_exists_and_can_recover_one_from_the_console() {
+    use sea_orm::ConnectionTrait;
+    let (db, url) = TestDb::create().await;
+    let cwd = temp_dir();
+    let storage = storage_args(&db, &url);
+    let s: Vec<&str> = storage.iter().map(String::as_str).collect();
+    let add = |name: &'static str, role: &'static str| {
+        let s = s.clone();
+        let cwd = cwd.clone();
+        move || {
+            let (code, out, err) = run(
+                &cwd,
+                &[
+                    &s[..],
+                    &["user", "add", "--username", name, "--name", "Some One", "--role", role, "--password-stdin"],
+                ]
+                .concat(),
+                Some(PASSWORD),
+            );
+            assert_eq!(code, 0, "{out}{err}");
+        }
+    };
+    // An account made before the first start: no administrator is created, and the operator
+    // hears about it instead of finding out at the sign-in page.
+    add("coun", "counselor")();
+    let server = serve(&cwd, &s);
+    let text = server.stdout.join("\n");
+    assert!(!text.contains("one-time password"), "{text}");
+    assert!(text.contains("No active administrator account exists") && text.contains("--role admin"), "{text}");
+
+    // An administrator who enrolled two-step verification, then lost the phone.
+    add("boss", "admin")();
+    let (status, body) = sign_in(&server.base, "boss", PASSWORD).await;
+    assert_eq!((status, body["stage"].as_str()), (201, Some("mfa_enrol")));
+    let enrol = body["token"].as_str().unwrap().to_owned();
+    let (status, enrolment) = api(reqwest::Method::POST, format!("{}/api/v1/me/mfa", server.base), &enrol, None).await;
+    assert_eq!(status, 200, "{enrolment}");
+    let code = testkit::totp_code(enrolment["secret"].as_str().unwrap(), time::OffsetDateTime::now_utc());
+    let (status, confirmed) = api(
+        reqwest::Method::POST,
+        format!("{}/api/v1/me/mfa/confirm", server.base),
+        &enrol,
+        Some(json!({"code": code})),
+    )
+    .await;
+    assert_eq!(status, 200, "{confirmed}");
+    let full = confirmed["session"]["token"].as_str().unwrap().to_owned();
+
+    let (code, out, err) = run(&cwd, &[&s[..], &["user", "reset-mfa", "--username", "boss"]].concat(), None);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("two-step verification at their next sign-in") && out.contains("Sessions ended: 1"), "{out}");
+    let (status, _) = api(reqwest::Method::GET, format!("{}/api/v1/session", server.base), &full, None).await;
+    assert_eq!(status, 401, "reset-mfa ends their sessions");
+    let (status, body) = sign_in(&server.base, "boss", PASSWORD).await;
+    assert_eq!((status, body["stage"].as_str()), (201, Some("mfa_enrol")), "the factor is set up again");
+
+    // A forgotten password: a one-time password, printed once, that must be changed.
+    let (_, body) = sign_in(&server.base, "coun", PASSWORD).await;
+    let old_session = body["token"].as_str().unwrap().to_owned();
+    let (code, out, err) = run(&cwd, &[&s[..], &["user", "reset-password", "--username", "coun"]].concat(), None);
+    assert_eq!(code, 0, "{out}{err}");
+    let otp = out
+        .lines()
+        .find_map(|l| l.split_once("at next sign-in): ").map(|(_, p)| p.trim().to_owned()))
+        .unwrap_or_else(|| panic!("one-time password printed: {out}"));
+    let (status, _) = api(reqwest::Method::GET, format!("{}/api/v1/session", server.base), &old_session, None).await;
+    assert_eq!(status, 401, "reset-password ends their sessions");
+    assert_eq!(sign_in(&server.base, "coun", PASSWORD).await.0, 401, "the old password is gone");
+    let (status, body) = sign_in(&server.base, "coun", &otp).await;
+    assert_eq!(status, 201);
+    let fresh = body["token"].as_str().unwrap().to_owned();
+    let (status, problem) = api(reqwest::Method::GET, format!("{}/api/v1/clients", server.base), &fresh, None).await;
+    assert_eq!((status, problem["code"].as_str()), (403, Some("password_change_required")), "{problem}");
+
+    let (code, _, err) = run(&cwd, &[&s[..], &["user", "reset-password", "--username", "nobody"]].concat(), None);
+    assert_eq!(code, 2);
+    assert!(err.contains("No account is named \"nobody\""), "{err}");
+    let (ok, _, err) = server.terminate();
+    assert!(ok);
+    let logs = err.join("\n");
+    assert!(logs.contains("no active administrator account"), "{logs}");
+    assert!(!logs.contains(&otp), "the one-time password is never logged");
+
+    // Each reset is audited: no actor user, the console and its operator, the account.
+    let conn = sea_orm::Database::connect(&url).await.unwrap();
+    let rows = conn
+        .query_all_raw(sea_orm::Statement::from_string(
+            conn.get_database_backend(),
+            "SELECT action, CASE WHEN actor_id IS NULL THEN 1 ELSE 0 END AS no_actor, subject, source, detail \
+             FROM audit_events WHERE action IN ('auth.mfa.reset', 'user.password_reset') ORDER BY seq",
+        ))
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    let rows: Vec<(String, i32, String, String, String)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.try_get("", "action").unwrap(),
+                r.try_get("", "no_actor").unwrap(),
+                r.try_get("", "subject").unwrap(),
+                r.try_get("", "source").unwrap(),
+                r.try_get("", "detail").unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!((rows[0].0.as_str(), rows[1].0.as_str()), ("auth.mfa.reset", "user.password_reset"));
+    for (_, no_actor, subject, source, detail) in &rows {
+        assert_eq!(*no_actor, 1);
+        assert!(subject.starts_with("user:"), "{subject}");
+        assert_eq!(source, "console");
+        assert!(detail.starts_with("console;operator=") && detail.len() > "console;operator=".len(), "{detail}");
+    }
+    assert_ne!(rows[0].2, rows[1].2, "each names its own account");
+    let (code, out, _) = run(&cwd, &[&s[..], &["audit", "verify"]].concat(), None);
+    assert_eq!(code, 0, "{out}");
     let _ = std::fs::remove_dir_all(&cwd);
 }

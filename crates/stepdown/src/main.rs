@@ -89,7 +89,7 @@ enum AuditCommand {
 /// Seeds the demo center and tells the operator how to sign in.
 pub async fn seed_demo(app: &app::App) -> Result<()> {
     println!("Preparing the demo center…");
-    let summary = app.seed_demo(20_261_127).await.map_err(|e| anyhow::anyhow!("demo center: {e}"))?;
+    let summary = app.seed_demo(20_261_127).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     if summary.created {
         println!("Demo center ready: {} fictional clients, {} inquiries.", summary.clients, summary.inquiries);
     } else {

@@ -320,20 +320,53 @@ async fn audit_verify_backup_and_restore_from_the_command_line() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_demo_center_is_seeded_on_request_and_lists_its_accounts() {
     let cwd = temp_dir();
-    let server = serve(&cwd, &["--data-dir", "demo-data"]);
-    assert!(!server.stdout.join("\n").contains("demo.supervisor"), "never on by default");
-    server.terminate();
     let (code, out, err) = run(&cwd, &["--data-dir", "demo-data", "demo"], None);
     assert_eq!(code, 0, "{out}{err}");
     assert!(
         out.contains("Demo center ready") && out.contains("demo.supervisor") && out.contains("harbor lantern demo"),
         "{out}"
     );
+    // The demo's own administrators are the center's: no `admin` is added beside them.
     let server = serve(&cwd, &["--data-dir", "demo-data"]);
+    let text = server.stdout.join("\n");
+    assert!(!text.contains("one-time password") && !text.contains("No active administrator"), "{text}");
     server.terminate();
     let out = Command::new(BIN).current_dir(&cwd).args(["--data-dir", "demo-data", "demo"]).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("already present"));
     let _ = std::fs::remove_dir_all(&cwd);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_demo_refuses_a_database_that_serve_already_gave_an_administrator() {
+    let (db, url) = TestDb::create().await;
+    let cwd = temp_dir();
+    let storage = storage_args(&db, &url);
+    let s: Vec<&str> = storage.iter().map(String::as_str).collect();
+    // Following the README in order: `serve`, then `serve --demo`.
+    let server = serve(&cwd, &s);
+    assert!(!server.stdout.join("\n").contains("demo.supervisor"), "never on by default");
+    assert!(server.stdout.join("\n").contains("user name: admin"));
+    server.terminate();
+    let (code, out, err) = run(&cwd, &[&s[..], &["serve", "--demo", "--listen", "127.0.0.1:0"]].concat(), None);
+    assert_ne!(code, 0, "{out}");
+    assert!(err.contains("holds 1 user account not made by the demo"), "{err}");
+    let (code, _, err) = run(&cwd, &[&s[..], &["demo"]].concat(), None);
+    assert_ne!(code, 0);
+    assert!(err.contains("holds 1 user account not made by the demo"), "{err}");
+    let (_, out, _) = run(&cwd, &[&s[..], &["user", "list"]].concat(), None);
+    assert!(!out.contains("demo."), "no demo account was made: {out}");
+
+    // On a fresh database `serve --demo` seeds it, and only its own accounts exist.
+    let cwd2 = temp_dir();
+    let server = serve_with(&cwd2, &[], &["--demo"]);
+    let text = server.stdout.join("\n");
+    assert!(text.contains("Demo center ready") && !text.contains("one-time password"), "{text}");
+    server.terminate();
+    let (_, out, _) = run(&cwd2, &["user", "list"], None);
+    assert_eq!(out.lines().count(), app::demo::ACCOUNTS.len(), "{out}");
+    assert!(out.lines().all(|l| l.starts_with("demo.")), "{out}");
+    let _ = std::fs::remove_dir_all(&cwd);
+    let _ = std::fs::remove_dir_all(&cwd2);
 }
 
 fn mode(path: &Path) -> u32 {

@@ -2,6 +2,7 @@
 //! the use cases into a running server. `main.rs` and the test kit both start servers here,
 //! so tests exercise exactly what production runs.
 
+pub mod checkpoints;
 pub mod config;
 pub mod server;
 
@@ -30,6 +31,9 @@ pub struct Global {
     /// Log format: text or json.
     #[arg(long, env = "STEPDOWN_LOG_FORMAT", global = true)]
     pub log_format: Option<String>,
+    /// The key that signs audit checkpoints (default: DATA_DIR/audit-checkpoint.key).
+    #[arg(long, env = "STEPDOWN_CHECKPOINT_KEY_FILE", global = true)]
+    pub checkpoint_key: Option<PathBuf>,
 }
 
 /// Resolved storage settings.

@@ -9,7 +9,6 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use app::users::NewUserForm;
 use clap::{Parser, Subcommand};
-use store::SeaStore;
 
 use stepdown::config::FileConfig;
 use stepdown::{Global, Storage, app_config, build_app, open_store, storage};
@@ -82,8 +81,19 @@ enum UserCommand {
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Walk the hash chain; exit non-zero at the first broken link.
-    Verify,
+    /// Walk the hash chain; exit 2 at the first broken link.
+    Verify {
+        /// Also check that the chain still holds every checkpoint in this file (a checkpoint
+        /// file, or a log with checkpoint lines); exit 2 when it was truncated or rewritten.
+        #[arg(long, value_name = "FILE")]
+        against: Option<PathBuf>,
+    },
+    /// Verify the chain, then print a signed checkpoint of how far it reaches.
+    Checkpoint {
+        /// Also append the checkpoint to this file.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
 }
 
 /// Seeds the demo center and tells the operator how to sign in.
@@ -142,7 +152,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
     init_tracing(&log_format);
     let storage = storage(&cli.global, &file)?;
     match cli.command {
-        Command::Serve(args) => serve::run(args, &storage, &file).await,
+        Command::Serve(args) => serve::run(args, &cli.global, &storage, &file).await,
         Command::Demo => {
             let store = open_store(&storage).await?;
             let app = build_app(&store, app_config(&file)?)?;
@@ -158,11 +168,13 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
             Ok(std::process::ExitCode::SUCCESS)
         }
         Command::User(cmd) => user_command(cmd, &storage, &file).await,
-        Command::Audit(AuditCommand::Verify) => {
+        Command::Audit(cmd) => {
+            let checkpoints = stepdown::checkpoints::settings(&cli.global, &file, &storage)?;
             let store = open_store(&storage).await?;
-            let report = store_report(&store).await?;
+            let app = build_app(&store, app_config(&file)?)?;
+            let result = audit_command(cmd, &app, &checkpoints).await;
             store.close().await;
-            Ok(report)
+            result
         }
         Command::Backup { file: target } => {
             let store = open_store(&storage).await?;
@@ -176,16 +188,93 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
     }
 }
 
-async fn store_report(store: &SeaStore) -> Result<std::process::ExitCode> {
-    use app::Store;
-    match store.verify_audit_chain().await? {
-        app::ports::ChainReport::Intact { events } => {
-            println!("Audit chain intact: {events} events verified.");
-            Ok(std::process::ExitCode::SUCCESS)
+async fn audit_command(
+    cmd: AuditCommand,
+    app: &app::App,
+    settings: &stepdown::checkpoints::CheckpointSettings,
+) -> Result<std::process::ExitCode> {
+    use domain::audit_checkpoint::Witness;
+    use stepdown::checkpoints::{Unusable, append, load_key, read};
+    const BROKEN: u8 = 2;
+    match cmd {
+        AuditCommand::Checkpoint { out } => {
+            let key = load_key(&settings.key_file, true)?;
+            match app.verified_audit_checkpoint(&key).await.map_err(|e| anyhow::anyhow!("{e}"))? {
+                Ok(checkpoint) => {
+                    if let Some(out) = &out {
+                        append(out, &checkpoint)?;
+                    }
+                    println!("{}", checkpoint.to_line());
+                    Ok(std::process::ExitCode::SUCCESS)
+                }
+                Err(b) => {
+                    println!("Audit chain BROKEN: {b}; no checkpoint taken.");
+                    Ok(std::process::ExitCode::from(BROKEN))
+                }
+            }
         }
-        app::ports::ChainReport::Broken(b) => {
-            println!("Audit chain BROKEN: {b}.");
-            Ok(std::process::ExitCode::from(2))
+        AuditCommand::Verify { against } => {
+            // The checkpoints are read first: a forged or empty file is reported before the walk.
+            let checkpoints = match &against {
+                Some(path) => {
+                    let key = load_key(&settings.key_file, false)?;
+                    match read(path, &key)? {
+                        Ok(found) => Some((path, found)),
+                        Err(Unusable::Forged(why)) => {
+                            println!("Checkpoints REFUSED: {why}.");
+                            return Ok(std::process::ExitCode::from(BROKEN));
+                        }
+                        Err(Unusable::Empty) => bail!("{} holds no audit checkpoints", path.display()),
+                    }
+                }
+                None => None,
+            };
+            let events = match app.verify_audit_chain().await.map_err(|e| anyhow::anyhow!("{e}"))? {
+                app::ports::ChainReport::Intact { events } => events,
+                app::ports::ChainReport::Broken(b) => {
+                    println!("Audit chain BROKEN: {b}.");
+                    return Ok(std::process::ExitCode::from(BROKEN));
+                }
+            };
+            println!("Audit chain intact: {events} events verified.");
+            let Some((path, found)) = checkpoints else {
+                return Ok(std::process::ExitCode::SUCCESS);
+            };
+            for (line, signed) in &found {
+                let c = &signed.checkpoint;
+                let at = signed.at_rfc3339();
+                match app.audit_witness(c).await.map_err(|e| anyhow::anyhow!("{e}"))? {
+                    Witness::Holds => {}
+                    Witness::Truncated { head_seq } => {
+                        println!(
+                            "Audit chain TRUNCATED: it ends at event {head_seq}, but the checkpoint of {at} \
+                             (line {line} of {}) saw event {}: the newest events were deleted.",
+                            path.display(),
+                            c.seq
+                        );
+                        return Ok(std::process::ExitCode::from(BROKEN));
+                    }
+                    Witness::Rewritten => {
+                        println!(
+                            "Audit chain REWRITTEN: event {} is not the one the checkpoint of {at} \
+                             (line {line} of {}) saw: events up to it were replaced or re-hashed.",
+                            c.seq,
+                            path.display()
+                        );
+                        return Ok(std::process::ExitCode::from(BROKEN));
+                    }
+                }
+            }
+            if let Some((_, newest)) = found.last() {
+                println!(
+                    "It holds all {} checkpoints in {} (the newest: event {}, {}).",
+                    found.len(),
+                    path.display(),
+                    newest.checkpoint.seq,
+                    newest.at_rfc3339()
+                );
+            }
+            Ok(std::process::ExitCode::SUCCESS)
         }
     }
 }

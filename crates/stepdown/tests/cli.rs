@@ -576,3 +576,123 @@ async fn an_operator_is_told_when_no_administrator_exists_and_can_recover_one_fr
     assert_eq!(code, 0, "{out}");
     let _ = std::fs::remove_dir_all(&cwd);
 }
+
+/// Deletes the audit events from `from_seq` on and moves `audit_head` back to the one before,
+/// getting around the append-only triggers as someone with the database's credentials could.
+async fn truncate_audit_tail(db: &TestDb, url: &str, from_seq: i64) {
+    use sea_orm::ConnectionTrait;
+    let conn = sea_orm::Database::connect(url).await.unwrap();
+    if db.is_postgres() {
+        conn.execute_unprepared("ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only").await.unwrap();
+    } else {
+        conn.execute_unprepared("DROP TRIGGER IF EXISTS audit_events_no_delete").await.unwrap();
+    }
+    conn.execute_unprepared(&format!("DELETE FROM audit_events WHERE seq >= {from_seq}")).await.unwrap();
+    conn.execute_unprepared(&format!(
+        "UPDATE audit_head SET seq = {prev}, hash = (SELECT hash FROM audit_events WHERE seq = {prev}) WHERE id = 1",
+        prev = from_seq - 1
+    ))
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_truncated_audit_tail_passes_verify_but_not_verify_against_a_checkpoint() {
+    let (db, url) = TestDb::create().await;
+    let cwd = temp_dir();
+    let storage = storage_args(&db, &url);
+    let s: Vec<&str> = storage.iter().map(String::as_str).collect();
+    let add = |name: &str| {
+        let (code, out, err) = run(
+            &cwd,
+            &[
+                &s[..],
+                &["user", "add", "--username", name, "--name", "Some One", "--role", "counselor", "--password-stdin"],
+            ]
+            .concat(),
+            Some(PASSWORD),
+        );
+        assert_eq!(code, 0, "{out}{err}");
+    };
+    add("first");
+    add("second");
+    let file = cwd.join("checkpoints.txt");
+    let file_arg = file.display().to_string();
+    let (code, out, err) = run(&cwd, &[&s[..], &["audit", "checkpoint", "--out", &file_arg]].concat(), None);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.starts_with("stepdown-audit-checkpoint v1 seq=2 hash="), "{out}");
+    add("third");
+    let (code, out, err) = run(&cwd, &[&s[..], &["audit", "checkpoint", "--out", &file_arg]].concat(), None);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains(" seq=3 "), "{out}");
+    assert_eq!(mode(&file), 0o600, "checkpoint file");
+    let key_dir = db.data_dir().cloned().unwrap_or_else(|| cwd.join("stepdown-data"));
+    assert_eq!(mode(&key_dir.join("audit-checkpoint.key")), 0o600, "checkpoint key");
+    let (code, out, _) = run(&cwd, &[&s[..], &["audit", "verify", "--against", &file_arg]].concat(), None);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("It holds all 2 checkpoints"), "{out}");
+
+    // Someone deletes the newest event and moves the head back: the chain alone still verifies.
+    truncate_audit_tail(&db, &url, 3).await;
+    let (code, out, _) = run(&cwd, &[&s[..], &["audit", "verify"]].concat(), None);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("intact: 2 events"), "{out}");
+    let (code, out, _) = run(&cwd, &[&s[..], &["audit", "verify", "--against", &file_arg]].concat(), None);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("TRUNCATED: it ends at event 2") && out.contains("saw event 3"), "{out}");
+
+    // New events written after the truncation fill the gap, but not with the same event.
+    add("fourth");
+    let (code, out, _) = run(&cwd, &[&s[..], &["audit", "verify"]].concat(), None);
+    assert_eq!(code, 0, "{out}");
+    let (code, out, _) = run(&cwd, &[&s[..], &["audit", "verify", "--against", &file_arg]].concat(), None);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("REWRITTEN: event 3"), "{out}");
+
+    // A checkpoint cannot be forged or edited without the key.
+    let text = std::fs::read_to_string(&file).unwrap();
+    let forged = cwd.join("forged.txt");
+    std::fs::write(&forged, text.replacen(" seq=3 ", " seq=2 ", 1)).unwrap();
+    let forged_arg = forged.display().to_string();
+    let (code, out, _) = run(&cwd, &[&s[..], &["audit", "verify", "--against", &forged_arg]].concat(), None);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("line 2") && out.contains("not authentic"), "{out}");
+    let _ = std::fs::remove_dir_all(&cwd);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_writes_audit_checkpoints_to_its_file_and_log_at_start_and_shutdown() {
+    let cwd = temp_dir();
+    let server = serve(&cwd, &[]);
+    let http = reqwest::Client::new();
+    let res = http
+        .post(format!("{}/api/v1/session", server.base))
+        .json(&json!({"username": "admin", "password": "not the password at all"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401, "a refused sign-in, audited");
+    let (ok, _, err) = server.terminate();
+    assert!(ok);
+    let file = cwd.join("stepdown-data/audit-checkpoints");
+    assert_eq!(mode(&file), 0o600);
+    let text = std::fs::read_to_string(&file).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "one at start, one at shutdown: {text}");
+    assert!(lines[0].contains(" seq=1 "), "the start covers the first administrator: {text}");
+    assert!(!lines[1].contains(" seq=1 "), "the shutdown covers the refused sign-in: {text}");
+    let logs = err.join("\n");
+    for line in &lines {
+        assert!(logs.contains(line), "{line} is in the log too: {logs}");
+    }
+    let (code, out, _) = run(&cwd, &["audit", "verify", "--against", "stepdown-data/audit-checkpoints"], None);
+    assert_eq!(code, 0, "{out}");
+    // The log works as the checkpoint file too (e.g. as shipped to another host).
+    let log = cwd.join("shipped.log");
+    std::fs::write(&log, &logs).unwrap();
+    let (code, out, _) = run(&cwd, &["audit", "verify", "--against", log.to_str().unwrap()], None);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("It holds all 2 checkpoints"), "{out}");
+    let _ = std::fs::remove_dir_all(&cwd);
+}

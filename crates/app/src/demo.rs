@@ -2,7 +2,14 @@
 //! sixty clients with six months of history across the continuum, and inquiries in every stage
 //! of the pipeline, so every screen has something real to show. Everything is created through
 //! the same use cases as real work (so it is validated and audited the same way), in date
-//! order, and is deterministic from a seed. It refuses to touch a database with real records.
+//! order, and is deterministic from a seed.
+//!
+//! It goes only into a database that holds nothing it did not make: its nine accounts share a
+//! published password, and `demo.admin` / `demo.privacy` set up two-step verification for
+//! whoever signs in first, so beside real accounts they would be a way in. Before it makes
+//! anything it checks, in one write transaction, that there is no account, site, client or
+//! inquiry, and marks the database as the demo's (`demo_started`); a run that stopped half-way
+//! is then refused rather than mistaken for real data or finished on top of it.
 
 use std::collections::BTreeSet;
 
@@ -18,6 +25,7 @@ use crate::clients::NewClientForm;
 use crate::continuum::{AdmitForm, DecisionForm};
 use crate::error::AppError;
 use crate::inquiries::InquiryForm;
+use crate::ports::RealRecords;
 use crate::service::{App, Ctx};
 use crate::users::NewUserForm;
 use domain::forms::{FormDefinition, RawAnswer};
@@ -41,6 +49,47 @@ pub const ACCOUNTS: [(&str, &str, Role); 9] = [
 ];
 
 const SEEDED: &str = "demo_seeded";
+const STARTED: &str = "demo_started";
+
+/// Why the demo center was not seeded.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error(
+        "the demo center only goes into an empty database, and this one holds {} not made by the demo; \
+         use a new data directory (or database) for the demo",
+        describe(.0)
+    )]
+    NotEmpty(RealRecords),
+    #[error("an earlier demo run did not finish; start again with a new data directory (or database)")]
+    Unfinished,
+    #[error(transparent)]
+    App(#[from] AppError),
+}
+
+impl From<crate::ports::StoreError> for DemoError {
+    fn from(e: crate::ports::StoreError) -> Self {
+        DemoError::App(e.into())
+    }
+}
+
+/// "1 user account and 2 clients".
+fn describe(found: &RealRecords) -> String {
+    let parts: Vec<String> = [
+        (found.users, "user account", "user accounts"),
+        (found.sites, "site", "sites"),
+        (found.clients, "client", "clients"),
+        (found.inquiries, "inquiry", "inquiries"),
+    ]
+    .into_iter()
+    .filter(|(n, _, _)| *n > 0)
+    .map(|(n, one, many)| format!("{n} {}", if n == 1 { one } else { many }))
+    .collect();
+    match parts.as_slice() {
+        [] => "nothing".into(),
+        [only] => only.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
 
 #[derive(Clone, Debug)]
 pub struct DemoSummary {
@@ -332,18 +381,26 @@ fn fail(what: &'static str) -> impl FnOnce(AppError) -> AppError {
 }
 
 impl App {
-    /// Seeds the demo center unless it is already there. Refuses when real records exist.
-    pub async fn seed_demo(&self, seed: u64) -> Result<DemoSummary, AppError> {
-        let mut tx = self.store.read().await?;
+    /// Seeds the demo center unless it is already there. Refuses a database that holds
+    /// anything the demo did not make, saying what it found.
+    pub async fn seed_demo(&self, seed: u64) -> Result<DemoSummary, DemoError> {
+        let mut tx = self.begin().await?;
         if tx.setting(SEEDED).await?.is_some() {
             return Ok(DemoSummary { created: false, clients: 0, inquiries: 0 });
         }
-        if tx.count_real_records().await? > 0 {
-            return Err(AppError::Conflict(
-                "this database holds real records; the demo center only goes into an empty one",
-            ));
+        if tx.setting(STARTED).await?.is_some() {
+            return Err(DemoError::Unfinished);
         }
-        drop(tx);
+        let found = tx.count_real_records().await?;
+        if !found.is_empty() {
+            return Err(DemoError::NotEmpty(found));
+        }
+        tx.set_setting(STARTED, &seed.to_string()).await?;
+        tx.commit().await?;
+        Ok(self.build_demo(seed).await?)
+    }
+
+    async fn build_demo(&self, seed: u64) -> Result<DemoSummary, AppError> {
         let mut rng = Rng(seed);
         // Both demo sites are in Chicago: their calendar decides what "today" is.
         let today = self.today_in("America/Chicago");
@@ -1274,6 +1331,14 @@ mod tests {
                 "{username}"
             );
         }
+    }
+
+    #[test]
+    fn a_refusal_says_what_it_found() {
+        let found = RealRecords { users: 1, ..RealRecords::default() };
+        assert!(DemoError::NotEmpty(found).to_string().contains("holds 1 user account not made by the demo"));
+        let found = RealRecords { users: 2, clients: 1, inquiries: 3, sites: 1 };
+        assert_eq!(describe(&found), "2 user accounts, 1 site, 1 client and 3 inquiries");
     }
 
     #[test]

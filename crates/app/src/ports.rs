@@ -310,6 +310,24 @@ pub struct ProgramEntry {
     pub attendance: Option<(domain::iop::program::AttendanceStatus, u16)>,
 }
 
+/// Records the demo center did not make. Clients and inquiries carry a demo mark; accounts
+/// and sites do not, so all of them count: the demo asks only before it has made its own.
+/// Everything else is made by a signed-in account, and accounts are never deleted, so a
+/// database with none of these holds nothing of anyone's.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RealRecords {
+    pub users: u64,
+    pub clients: u64,
+    pub inquiries: u64,
+    pub sites: u64,
+}
+
+impl RealRecords {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ChainReport {
     Intact { events: u64 },
@@ -545,8 +563,8 @@ pub trait Tx: Send {
     async fn coverages(&mut self, client: ClientId) -> Result<Vec<Coverage>, StoreError>;
     async fn insert_coverage(&mut self, client: ClientId, coverage: &Coverage) -> Result<(), StoreError>;
     async fn delete_coverage(&mut self, client: ClientId, id: CoverageId) -> Result<bool, StoreError>;
-    /// Clients and inquiries that are not part of the demo center.
-    async fn count_real_records(&mut self) -> Result<u64, StoreError>;
+    /// What the database holds that the demo center did not make (see [`RealRecords`]).
+    async fn count_real_records(&mut self) -> Result<RealRecords, StoreError>;
     async fn setting(&mut self, key: &str) -> Result<Option<String>, StoreError>;
     async fn set_setting(&mut self, key: &str, value: &str) -> Result<(), StoreError>;
     /// The next number of the center's MRN sequence (starts at 1).

@@ -36,6 +36,34 @@ pub struct Created {
     pub one_time_password: Option<String>,
 }
 
+/// An account reset from the server's console, and what the operator must pass on.
+#[derive(Debug)]
+pub struct ConsoleReset {
+    pub user: User,
+    /// The one-time password after a password reset (`None` after a two-step reset).
+    pub one_time_password: Option<String>,
+    /// Whether the account must set up two-step verification again at its next sign-in.
+    pub mfa_required: bool,
+    /// Sessions that were ended.
+    pub sessions_ended: u64,
+}
+
+/// Who resets an account: an administrator in the application, or the operator at the
+/// server's console (named by their operating-system account, since no user acts).
+#[derive(Clone, Copy)]
+enum ResetBy<'a> {
+    Admin(&'a Ctx),
+    Console(&'a str),
+}
+
+/// An operating-system account name as it goes into an audit event's `detail`: letters,
+/// digits and `._-` only, at most 64, so a name cannot forge the detail's other fields.
+pub fn operator_name(raw: &str) -> String {
+    let name: String =
+        raw.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')).take(64).collect();
+    if name.is_empty() { "unknown".into() } else { name }
+}
+
 /// 20 characters from an alphabet without look-alikes (about 100 bits), grouped for reading aloud.
 pub fn one_time_password() -> String {
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzACDEFGHJKLMNPQRSTUVWXYZ23456789";
@@ -194,33 +222,98 @@ impl App {
     /// Gives the account a one-time password and ends its sessions.
     pub async fn reset_password(&self, ctx: &Ctx, id: UserId) -> Result<String, AppError> {
         self.authorize(ctx, ctx.actor.require(Permission::ManageUsers)).await?;
-        let password = one_time_password();
-        let hash = self.hash_password(&password).await?;
-        let mut tx = self.begin().await?;
-        tx.user_by_id(id).await?.ok_or(AppError::NotFound)?;
-        tx.set_password(id, &hash, true).await?;
-        tx.delete_user_sessions(id, None).await?;
-        let mut event = self.ctx_event(ctx, AuditAction::PasswordReset, Outcome::Success);
-        event.subject = Some(format!("user:{id}"));
-        tx.append_audit(vec![event]).await?;
-        tx.commit().await?;
-        Ok(password)
+        let reset = self.reset_password_by(ResetBy::Admin(ctx), Lookup::Id(id)).await?;
+        reset.one_time_password.ok_or(AppError::Internal("reset without a password"))
     }
 
     /// Removes an account's authenticator (e.g. a lost phone) and ends its sessions.
     pub async fn reset_mfa(&self, ctx: &Ctx, id: UserId) -> Result<(), AppError> {
         self.authorize(ctx, ctx.actor.require(Permission::ManageUsers)).await?;
+        self.reset_mfa_by(ResetBy::Admin(ctx), Lookup::Id(id)).await.map(|_| ())
+    }
+
+    /// `stepdown user reset-password`: the way back when nobody who could reset a password in
+    /// the application can sign in. Whoever runs it already holds the database, so the console
+    /// is trusted as `user add` is; the event names the operating-system account.
+    pub async fn reset_password_from_console(&self, username: &str, operator: &str) -> Result<ConsoleReset, AppError> {
+        let operator = operator_name(operator);
+        self.reset_password_by(ResetBy::Console(&operator), Lookup::Name(username)).await
+    }
+
+    /// `stepdown user reset-mfa`: removes a lost authenticator when no administrator can.
+    pub async fn reset_mfa_from_console(&self, username: &str, operator: &str) -> Result<ConsoleReset, AppError> {
+        let operator = operator_name(operator);
+        self.reset_mfa_by(ResetBy::Console(&operator), Lookup::Name(username)).await
+    }
+
+    /// How many accounts can administer the center (active administrators).
+    pub async fn active_administrators(&self) -> Result<usize, AppError> {
+        let mut tx = self.store.read().await?;
+        Ok(tx.list_users().await?.iter().filter(|u| u.active && u.role == Role::Admin).count())
+    }
+
+    async fn reset_password_by(&self, by: ResetBy<'_>, who: Lookup<'_>) -> Result<ConsoleReset, AppError> {
+        let password = one_time_password();
+        let hash = self.hash_password(&password).await?;
         let mut tx = self.begin().await?;
-        let mut user = tx.user_by_id(id).await?.ok_or(AppError::NotFound)?;
+        let user = who.find(tx.as_mut()).await?;
+        tx.set_password(user.id, &hash, true).await?;
+        let sessions_ended = tx.delete_user_sessions(user.id, None).await?;
+        tx.append_audit(vec![self.reset_event(by, AuditAction::PasswordReset, user.id)]).await?;
+        tx.commit().await?;
+        let mfa_required = !user.mfa_enabled && self.config.mfa_required.contains(&user.role);
+        Ok(ConsoleReset {
+            user: User { must_change_password: true, ..user },
+            one_time_password: Some(password),
+            mfa_required,
+            sessions_ended,
+        })
+    }
+
+    async fn reset_mfa_by(&self, by: ResetBy<'_>, who: Lookup<'_>) -> Result<ConsoleReset, AppError> {
+        let mut tx = self.begin().await?;
+        let mut user = who.find(tx.as_mut()).await?;
         user.mfa_enabled = false;
         tx.update_user(&user).await?;
-        tx.set_totp(id, None, None, None).await?;
-        tx.delete_user_sessions(id, None).await?;
-        let mut event = self.ctx_event(ctx, AuditAction::MfaReset, Outcome::Success);
-        event.subject = Some(format!("user:{id}"));
-        tx.append_audit(vec![event]).await?;
+        tx.set_totp(user.id, None, None, None).await?;
+        let sessions_ended = tx.delete_user_sessions(user.id, None).await?;
+        tx.append_audit(vec![self.reset_event(by, AuditAction::MfaReset, user.id)]).await?;
         tx.commit().await?;
-        Ok(())
+        let mfa_required = self.config.mfa_required.contains(&user.role);
+        Ok(ConsoleReset { user, one_time_password: None, mfa_required, sessions_ended })
+    }
+
+    fn reset_event(&self, by: ResetBy<'_>, action: AuditAction, id: UserId) -> domain::audit::AuditEvent {
+        let mut event = match by {
+            ResetBy::Admin(ctx) => self.ctx_event(ctx, action, Outcome::Success),
+            ResetBy::Console(operator) => {
+                let mut e = self.event(None, action, Outcome::Success);
+                e.source = Some("console".into());
+                e.detail = Some(format!("console;operator={operator}"));
+                e
+            }
+        };
+        event.subject = Some(format!("user:{id}"));
+        event
+    }
+}
+
+/// Which account a reset is for: by id from the application, by user name from the console.
+#[derive(Clone, Copy)]
+enum Lookup<'a> {
+    Id(UserId),
+    Name(&'a str),
+}
+
+impl Lookup<'_> {
+    async fn find(self, tx: &mut dyn crate::ports::Tx) -> Result<User, AppError> {
+        match self {
+            Lookup::Id(id) => tx.user_by_id(id).await?.ok_or(AppError::NotFound),
+            Lookup::Name(raw) => {
+                let name = Username::parse(raw).map_err(|_| AppError::NotFound)?;
+                Ok(tx.credentials_by_username(&name).await?.ok_or(AppError::NotFound)?.user)
+            }
+        }
     }
 }
 
@@ -235,5 +328,13 @@ mod tests {
         assert_eq!(p.matches('-').count(), 3);
         assert!(NewPassword::parse(&p, &[]).is_ok());
         assert_ne!(p, one_time_password());
+    }
+
+    #[test]
+    fn operator_names_cannot_forge_detail_fields() {
+        assert_eq!(operator_name("alice"), "alice");
+        assert_eq!(operator_name("eve;role=admin"), "everoleadmin");
+        assert_eq!(operator_name(""), "unknown");
+        assert_eq!(operator_name(&"x".repeat(100)).len(), 64);
     }
 }

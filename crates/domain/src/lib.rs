@@ -6,6 +6,7 @@
 pub mod access;
 pub mod aftercare;
 pub mod audit;
+pub mod audit_checkpoint;
 pub mod client;
 pub mod episode;
 pub mod forms;

@@ -37,6 +37,12 @@ pub struct FileConfig {
     pub review_days: Option<std::collections::BTreeMap<String, u16>>,
     /// A JSON measurement schedule replacing the built-in one.
     pub measurement_schedule: Option<PathBuf>,
+    /// The key that signs audit checkpoints (created on first use).
+    pub checkpoint_key_file: Option<PathBuf>,
+    /// Where `serve` appends its audit checkpoints.
+    pub checkpoint_file: Option<PathBuf>,
+    /// How often `serve` writes an audit checkpoint, in minutes.
+    pub checkpoint_minutes: Option<u64>,
 }
 
 impl FileConfig {

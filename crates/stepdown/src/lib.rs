@@ -2,6 +2,7 @@
 //! the use cases into a running server. `main.rs` and the test kit both start servers here,
 //! so tests exercise exactly what production runs.
 
+pub mod checkpoints;
 pub mod config;
 pub mod server;
 
@@ -30,6 +31,9 @@ pub struct Global {
     /// Log format: text or json.
     #[arg(long, env = "STEPDOWN_LOG_FORMAT", global = true)]
     pub log_format: Option<String>,
+    /// The key that signs audit checkpoints (default: DATA_DIR/audit-checkpoint.key).
+    #[arg(long, env = "STEPDOWN_CHECKPOINT_KEY_FILE", global = true)]
+    pub checkpoint_key: Option<PathBuf>,
 }
 
 /// Resolved storage settings.
@@ -41,7 +45,9 @@ pub struct Storage {
 pub fn storage(global: &Global, file: &FileConfig) -> Result<Storage> {
     let data_dir =
         global.data_dir.clone().or_else(|| file.data_dir.clone()).unwrap_or_else(|| PathBuf::from("stepdown-data"));
-    std::fs::create_dir_all(&data_dir).with_context(|| format!("creating data directory {}", data_dir.display()))?;
+    store::files::create_private_dir(&data_dir)
+        .with_context(|| format!("creating data directory {}", data_dir.display()))?;
+    warn_if_too_open(&data_dir, "chmod 700");
     let database_url = global
         .database_url
         .clone()
@@ -121,9 +127,40 @@ pub fn app_config(file: &FileConfig) -> Result<AppConfig> {
 }
 
 pub async fn open_store(storage: &Storage) -> Result<SeaStore> {
+    let sqlite_file = store::files::sqlite_path(&storage.database_url);
+    if let Some(file) = &sqlite_file {
+        // Created here, 0600, rather than by SQLite (0644 under the usual umask); SQLite then
+        // gives the WAL and shared-memory files the same bits. A missing parent directory is
+        // left for SQLite to report.
+        if file.parent().is_none_or(|p| p.as_os_str().is_empty() || p.is_dir()) {
+            store::files::create_private_file(file).with_context(|| format!("creating {}", file.display()))?;
+        }
+    }
     let store = SeaStore::connect(&storage.database_url, &StoreOptions::default()).await?;
     store.migrate().await?;
+    if let Some(file) = &sqlite_file {
+        for f in store::files::sqlite_files(file) {
+            warn_if_too_open(&f, "chmod 600");
+        }
+    }
     Ok(store)
+}
+
+/// Warns (once per start) about a data directory or database file that other local accounts
+/// can read: files made by an older version, or by hand. We do not change them ourselves; the
+/// operator may have widened them on purpose, and the warning says how to narrow them.
+pub fn warn_if_too_open(path: &std::path::Path, fix: &str) {
+    match store::files::too_open(path) {
+        Ok(Some(mode)) => tracing::warn!(
+            path = %path.display(),
+            mode = format!("{mode:o}"),
+            "{} is readable by other accounts on this machine; run `{fix} {}`",
+            path.display(),
+            path.display()
+        ),
+        Ok(None) => {}
+        Err(e) => tracing::warn!(path = %path.display(), error = %e, "cannot read the permissions"),
+    }
 }
 
 pub fn build_app(store: &SeaStore, config: AppConfig) -> Result<App> {

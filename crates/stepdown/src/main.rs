@@ -9,7 +9,6 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use app::users::NewUserForm;
 use clap::{Parser, Subcommand};
-use store::SeaStore;
 
 use stepdown::config::FileConfig;
 use stepdown::{Global, Storage, app_config, build_app, open_store, storage};
@@ -66,18 +65,41 @@ enum UserCommand {
     },
     /// List staff accounts.
     List,
+    /// Give an account a one-time password (printed once; changed at next sign-in) and end
+    /// its sessions. Audited as done at the console by this operating-system account.
+    ResetPassword {
+        #[arg(long)]
+        username: String,
+    },
+    /// Remove an account's two-step verification (it is set up again at next sign-in where the
+    /// role requires it) and end its sessions. Audited like reset-password.
+    ResetMfa {
+        #[arg(long)]
+        username: String,
+    },
 }
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Walk the hash chain; exit non-zero at the first broken link.
-    Verify,
+    /// Walk the hash chain; exit 2 at the first broken link.
+    Verify {
+        /// Also check that the chain still holds every checkpoint in this file (a checkpoint
+        /// file, or a log with checkpoint lines); exit 2 when it was truncated or rewritten.
+        #[arg(long, value_name = "FILE")]
+        against: Option<PathBuf>,
+    },
+    /// Verify the chain, then print a signed checkpoint of how far it reaches.
+    Checkpoint {
+        /// Also append the checkpoint to this file.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
 }
 
 /// Seeds the demo center and tells the operator how to sign in.
 pub async fn seed_demo(app: &app::App) -> Result<()> {
     println!("Preparing the demo center…");
-    let summary = app.seed_demo(20_261_127).await.map_err(|e| anyhow::anyhow!("demo center: {e}"))?;
+    let summary = app.seed_demo(20_261_127).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     if summary.created {
         println!("Demo center ready: {} fictional clients, {} inquiries.", summary.clients, summary.inquiries);
     } else {
@@ -130,7 +152,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
     init_tracing(&log_format);
     let storage = storage(&cli.global, &file)?;
     match cli.command {
-        Command::Serve(args) => serve::run(args, &storage, &file).await,
+        Command::Serve(args) => serve::run(args, &cli.global, &storage, &file).await,
         Command::Demo => {
             let store = open_store(&storage).await?;
             let app = build_app(&store, app_config(&file)?)?;
@@ -146,11 +168,13 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
             Ok(std::process::ExitCode::SUCCESS)
         }
         Command::User(cmd) => user_command(cmd, &storage, &file).await,
-        Command::Audit(AuditCommand::Verify) => {
+        Command::Audit(cmd) => {
+            let checkpoints = stepdown::checkpoints::settings(&cli.global, &file, &storage)?;
             let store = open_store(&storage).await?;
-            let report = store_report(&store).await?;
+            let app = build_app(&store, app_config(&file)?)?;
+            let result = audit_command(cmd, &app, &checkpoints).await;
             store.close().await;
-            Ok(report)
+            result
         }
         Command::Backup { file: target } => {
             let store = open_store(&storage).await?;
@@ -164,16 +188,93 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
     }
 }
 
-async fn store_report(store: &SeaStore) -> Result<std::process::ExitCode> {
-    use app::Store;
-    match store.verify_audit_chain().await? {
-        app::ports::ChainReport::Intact { events } => {
-            println!("Audit chain intact: {events} events verified.");
-            Ok(std::process::ExitCode::SUCCESS)
+async fn audit_command(
+    cmd: AuditCommand,
+    app: &app::App,
+    settings: &stepdown::checkpoints::CheckpointSettings,
+) -> Result<std::process::ExitCode> {
+    use domain::audit_checkpoint::Witness;
+    use stepdown::checkpoints::{Unusable, append, load_key, read};
+    const BROKEN: u8 = 2;
+    match cmd {
+        AuditCommand::Checkpoint { out } => {
+            let key = load_key(&settings.key_file, true)?;
+            match app.verified_audit_checkpoint(&key).await.map_err(|e| anyhow::anyhow!("{e}"))? {
+                Ok(checkpoint) => {
+                    if let Some(out) = &out {
+                        append(out, &checkpoint)?;
+                    }
+                    println!("{}", checkpoint.to_line());
+                    Ok(std::process::ExitCode::SUCCESS)
+                }
+                Err(b) => {
+                    println!("Audit chain BROKEN: {b}; no checkpoint taken.");
+                    Ok(std::process::ExitCode::from(BROKEN))
+                }
+            }
         }
-        app::ports::ChainReport::Broken(b) => {
-            println!("Audit chain BROKEN: {b}.");
-            Ok(std::process::ExitCode::from(2))
+        AuditCommand::Verify { against } => {
+            // The checkpoints are read first: a forged or empty file is reported before the walk.
+            let checkpoints = match &against {
+                Some(path) => {
+                    let key = load_key(&settings.key_file, false)?;
+                    match read(path, &key)? {
+                        Ok(found) => Some((path, found)),
+                        Err(Unusable::Forged(why)) => {
+                            println!("Checkpoints REFUSED: {why}.");
+                            return Ok(std::process::ExitCode::from(BROKEN));
+                        }
+                        Err(Unusable::Empty) => bail!("{} holds no audit checkpoints", path.display()),
+                    }
+                }
+                None => None,
+            };
+            let events = match app.verify_audit_chain().await.map_err(|e| anyhow::anyhow!("{e}"))? {
+                app::ports::ChainReport::Intact { events } => events,
+                app::ports::ChainReport::Broken(b) => {
+                    println!("Audit chain BROKEN: {b}.");
+                    return Ok(std::process::ExitCode::from(BROKEN));
+                }
+            };
+            println!("Audit chain intact: {events} events verified.");
+            let Some((path, found)) = checkpoints else {
+                return Ok(std::process::ExitCode::SUCCESS);
+            };
+            for (line, signed) in &found {
+                let c = &signed.checkpoint;
+                let at = signed.at_rfc3339();
+                match app.audit_witness(c).await.map_err(|e| anyhow::anyhow!("{e}"))? {
+                    Witness::Holds => {}
+                    Witness::Truncated { head_seq } => {
+                        println!(
+                            "Audit chain TRUNCATED: it ends at event {head_seq}, but the checkpoint of {at} \
+                             (line {line} of {}) saw event {}: the newest events were deleted.",
+                            path.display(),
+                            c.seq
+                        );
+                        return Ok(std::process::ExitCode::from(BROKEN));
+                    }
+                    Witness::Rewritten => {
+                        println!(
+                            "Audit chain REWRITTEN: event {} is not the one the checkpoint of {at} \
+                             (line {line} of {}) saw: events up to it were replaced or re-hashed.",
+                            c.seq,
+                            path.display()
+                        );
+                        return Ok(std::process::ExitCode::from(BROKEN));
+                    }
+                }
+            }
+            if let Some((_, newest)) = found.last() {
+                println!(
+                    "It holds all {} checkpoints in {} (the newest: event {}, {}).",
+                    found.len(),
+                    path.display(),
+                    newest.checkpoint.seq,
+                    newest.at_rfc3339()
+                );
+            }
+            Ok(std::process::ExitCode::SUCCESS)
         }
     }
 }
@@ -197,7 +298,19 @@ fn restore(storage: &Storage, source: &std::path::Path, force: bool) -> Result<s
         }
     }
     let tmp = storage.data_dir.join("stepdown.db.restoring");
-    std::fs::copy(source, &tmp).with_context(|| format!("copying {}", source.display()))?;
+    // Copied into a file created 0600 (`fs::copy` would carry over the backup's own bits,
+    // which may be wider), then synced, so the rename puts a complete file in place.
+    let _ = std::fs::remove_file(&tmp);
+    let copied = (|| -> std::io::Result<()> {
+        let mut from = std::fs::File::open(source)?;
+        let mut to = store::files::open_private(&tmp, true, false)?;
+        std::io::copy(&mut from, &mut to)?;
+        to.sync_all()
+    })();
+    if let Err(e) = copied {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e).with_context(|| format!("copying {}", source.display()));
+    }
     std::fs::rename(&tmp, &target).context("moving the restored database into place")?;
     println!("Restored {} into {}", source.display(), target.display());
     Ok(std::process::ExitCode::SUCCESS)
@@ -238,6 +351,12 @@ async fn user_command(cmd: UserCommand, storage: &Storage, file: &FileConfig) ->
                 Err(e) => Err(anyhow::anyhow!("{e}")),
             }
         }
+        UserCommand::ResetPassword { username } => {
+            console_reset(app.reset_password_from_console(&username, &operator()).await, &username)
+        }
+        UserCommand::ResetMfa { username } => {
+            console_reset(app.reset_mfa_from_console(&username, &operator()).await, &username)
+        }
         UserCommand::List => {
             use app::Store;
             let mut tx = store.read().await?;
@@ -263,4 +382,42 @@ async fn user_command(cmd: UserCommand, storage: &Storage, file: &FileConfig) ->
     };
     store.close().await;
     result
+}
+
+/// The operating-system account running this command, for the audit event of a console reset
+/// (the one who ran `sudo`, when it was used).
+fn operator() -> String {
+    ["SUDO_USER", "USER", "LOGNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn console_reset(
+    result: Result<app::users::ConsoleReset, app::AppError>,
+    username: &str,
+) -> Result<std::process::ExitCode> {
+    match result {
+        Ok(reset) => {
+            let user = &reset.user;
+            println!("Reset {} ({}, {}).", user.display_name, user.username, user.role.label());
+            if let Some(p) = &reset.one_time_password {
+                // Printed once, never logged: this is the only copy.
+                println!("One-time password (shown once; they choose their own at next sign-in): {p}");
+            }
+            if reset.mfa_required {
+                println!("They set up two-step verification at their next sign-in, as their role requires.");
+            }
+            println!("Sessions ended: {}.", reset.sessions_ended);
+            if !user.active {
+                println!("Note: this account is inactive; an administrator must reactivate it before it can sign in.");
+            }
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+        Err(app::AppError::NotFound) => {
+            eprintln!("No account is named {username:?}; `stepdown user list` shows them.");
+            Ok(std::process::ExitCode::from(2))
+        }
+        Err(e) => Err(anyhow::anyhow!("{e}")),
+    }
 }

@@ -4,7 +4,7 @@ use anyhow::{Result, bail};
 use clap::Args;
 use stepdown::config::{FileConfig, parse_addr};
 use stepdown::server::{ServerOptions, shutdown_signal, start};
-use stepdown::{Storage, app_config, build_app, open_store};
+use stepdown::{Global, Storage, app_config, build_app, open_store};
 use web::WebConfig;
 
 #[derive(Args)]
@@ -26,7 +26,12 @@ pub struct ServeArgs {
     trusted_proxies: Vec<String>,
 }
 
-pub async fn run(args: ServeArgs, storage: &Storage, file: &FileConfig) -> Result<std::process::ExitCode> {
+pub async fn run(
+    args: ServeArgs,
+    global: &Global,
+    storage: &Storage,
+    file: &FileConfig,
+) -> Result<std::process::ExitCode> {
     let started = std::time::Instant::now();
     let listen = args.listen.or_else(|| file.listen.clone()).unwrap_or_else(|| "127.0.0.1:8080".into());
     let listen = parse_addr(&listen, "--listen")?;
@@ -45,8 +50,28 @@ pub async fn run(args: ServeArgs, storage: &Storage, file: &FileConfig) -> Resul
         .map(|p| p.trim().parse().map_err(|_| anyhow::anyhow!("trusted proxy {p:?} is not an IP address")))
         .collect::<Result<Vec<std::net::IpAddr>>>()?;
 
+    let checkpoints = stepdown::checkpoints::settings(global, file, storage)?;
+    let checkpoint_key = std::sync::Arc::new(stepdown::checkpoints::load_key(&checkpoints.key_file, true)?);
+
     let store = open_store(storage).await?;
     let app = build_app(&store, config)?;
+    if args.demo {
+        // Before any first administrator is made: the demo goes only into a database that
+        // holds nothing else, and on a fresh one its own accounts (demo.admin among them)
+        // are the administrators, so no `admin` is created after it.
+        if let Err(e) = crate::seed_demo(&app).await {
+            store.close().await;
+            return Err(e);
+        }
+    }
+    let options = ServerOptions {
+        listen,
+        metrics_listen,
+        web: WebConfig { secure_cookies, trusted_proxies, ..WebConfig::default() },
+    };
+    // Listen first: when the port is taken we stop here, before creating an administrator
+    // whose one-time password would be printed by a server that never ran (and never again).
+    let mut running = start(store, app.clone(), options).await?;
     match app.bootstrap_admin().await {
         Ok(Some(created)) => {
             // Printed to the console once, never logged: this is the only copy.
@@ -58,17 +83,30 @@ pub async fn run(args: ServeArgs, storage: &Storage, file: &FileConfig) -> Resul
             println!();
         }
         Ok(None) => {}
-        Err(e) => bail!("could not create the first administrator: {e}"),
+        Err(e) => {
+            running.stop().await;
+            bail!("could not create the first administrator: {e}");
+        }
     }
-    if args.demo {
-        crate::seed_demo(&app).await?;
+    match app.active_administrators().await {
+        Ok(0) => {
+            tracing::warn!("no active administrator account");
+            println!();
+            println!("No active administrator account exists: nobody can manage accounts in the application.");
+            println!("  Create one:       stepdown user add --username NAME --name \"Full Name\" --role admin");
+            println!("  Or recover one:   stepdown user reset-password --username NAME (and user reset-mfa)");
+            println!();
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "could not count the administrators"),
     }
-    let options = ServerOptions {
-        listen,
-        metrics_listen,
-        web: WebConfig { secure_cookies, trusted_proxies, ..WebConfig::default() },
-    };
-    let running = start(store, app, options).await?;
+    // After the first administrator, so the first checkpoint already covers its creation.
+    let periodic = stepdown::checkpoints::spawn_periodic(
+        app.clone(),
+        checkpoint_key.clone(),
+        checkpoints.file.clone(),
+        checkpoints.every,
+    );
     tracing::info!(ms = started.elapsed().as_millis() as u64, "ready");
     println!("Stepdown is running at http://{}/", running.addr);
     if let Some(m) = running.metrics_addr {
@@ -76,6 +114,12 @@ pub async fn run(args: ServeArgs, storage: &Storage, file: &FileConfig) -> Resul
     }
     shutdown_signal().await;
     println!("Shutting down: finishing requests in flight…");
+    // The periodic task only waits or writes synchronously between awaits, so aborting it
+    // cannot leave half a line in the file.
+    periodic.abort();
+    running.finish_requests().await;
+    // The last word on how far the chain reached, once nothing more can be appended.
+    stepdown::checkpoints::write_now(&app, &checkpoint_key, &checkpoints.file, None).await;
     running.stop().await;
     println!("Stopped.");
     Ok(std::process::ExitCode::SUCCESS)

@@ -126,12 +126,18 @@ pub async fn start(store: SeaStore, app: App, options: ServerOptions) -> Result<
 impl Running {
     /// Stops accepting connections, lets in-flight requests finish, then makes every queued
     /// audit event durable and closes the database.
-    pub async fn stop(self) {
+    pub async fn stop(mut self) {
+        self.finish_requests().await;
+        self.store.close().await;
+    }
+
+    /// Stops accepting connections and lets in-flight requests and background tasks finish,
+    /// leaving the database open (for a last audit checkpoint before [`Running::stop`]).
+    pub async fn finish_requests(&mut self) {
         let _ = self.stop.send(true);
-        for t in self.tasks {
+        for t in self.tasks.drain(..) {
             let _ = t.await;
         }
-        self.store.close().await;
     }
 
     pub fn store(&self) -> &SeaStore {

@@ -334,14 +334,14 @@ pub(crate) async fn delete_coverage(
     Ok(r.rows_affected > 0)
 }
 
-pub(crate) async fn count_real_records(txn: &DatabaseTransaction) -> Result<u64, StoreError> {
-    let clients = client::Entity::find().filter(client::Column::IsDemo.eq(false)).count(txn).await.store()?;
-    let inquiries = crate::entity::inquiry::Entity::find()
-        .filter(crate::entity::inquiry::Column::IsDemo.eq(false))
-        .count(txn)
-        .await
-        .store()?;
-    Ok(clients + inquiries)
+pub(crate) async fn count_real_records(txn: &DatabaseTransaction) -> Result<app::ports::RealRecords, StoreError> {
+    use crate::entity::{inquiry, site, user};
+    Ok(app::ports::RealRecords {
+        users: user::Entity::find().count(txn).await.store()?,
+        clients: client::Entity::find().filter(client::Column::IsDemo.eq(false)).count(txn).await.store()?,
+        inquiries: inquiry::Entity::find().filter(inquiry::Column::IsDemo.eq(false)).count(txn).await.store()?,
+        sites: site::Entity::find().count(txn).await.store()?,
+    })
 }
 
 pub(crate) async fn setting_value(txn: &DatabaseTransaction, key: &str) -> Result<Option<String>, StoreError> {

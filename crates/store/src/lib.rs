@@ -10,6 +10,7 @@ mod continuum;
 mod db;
 mod entity;
 mod error;
+pub mod files;
 mod inquiries;
 mod iop_attendance;
 mod iop_calendar;

@@ -461,7 +461,7 @@ impl Tx for SeaTx {
         crate::client_record::delete_coverage(self.txn()?, client, id).await
     }
 
-    async fn count_real_records(&mut self) -> Result<u64, StoreError> {
+    async fn count_real_records(&mut self) -> Result<app::ports::RealRecords, StoreError> {
         crate::client_record::count_real_records(self.txn()?).await
     }
 

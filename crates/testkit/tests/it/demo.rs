@@ -123,7 +123,9 @@ async fn the_demo_center_refuses_a_database_with_real_records() {
     let (_, sup) = app.full_token("sup", Role::Supervisor).await;
     app.new_client(&sup, "Real", "Person").await;
     match app.app.seed_demo(42).await {
-        Err(app::AppError::Conflict(why)) => assert!(why.contains("real records")),
+        Err(e @ app::demo::DemoError::NotEmpty(_)) => {
+            assert!(e.to_string().contains("holds 1 user account and 1 client not made by the demo"), "{e}");
+        }
         other => panic!("expected a refusal, got {other:?}"),
     }
     let (_, list) = {
@@ -131,4 +133,31 @@ async fn the_demo_center_refuses_a_database_with_real_records() {
         (res.status(), res.json::<Value>().await.unwrap())
     };
     assert_eq!(list.as_array().unwrap().len(), 1, "nothing was added");
+}
+
+#[tokio::test]
+async fn the_demo_center_refuses_a_database_whose_only_record_is_an_administrator() {
+    // `serve`, then `serve --demo`: a real administrator with two-step verification and not
+    // one client or inquiry. The demo's published password must not come in beside them.
+    let app = spawn_app().await;
+    let (admin, token) = app.full_token("root.admin", Role::Admin).await;
+    assert!(admin.role == Role::Admin);
+    match app.app.seed_demo(42).await {
+        Err(e @ app::demo::DemoError::NotEmpty(_)) => {
+            assert!(e.to_string().contains("holds 1 user account not made by the demo"), "{e}");
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    let res = reqwest::Client::new()
+        .post(app.url("/api/v1/session"))
+        .json(&serde_json::json!({"username": "demo.admin", "password": app::demo::DEMO_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401, "no demo account was made");
+    let res = reqwest::Client::new().get(app.url("/api/v1/users")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(res.json::<Value>().await.unwrap().as_array().unwrap().len(), 1);
+    // Refused again on a second try: nothing was half-made in between.
+    assert!(matches!(app.app.seed_demo(42).await, Err(app::demo::DemoError::NotEmpty(_))));
+    chain_intact(&app).await;
 }

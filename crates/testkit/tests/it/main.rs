@@ -11,6 +11,7 @@ mod auth;
 mod continuum;
 mod demo;
 mod fhir;
+mod fhir_fuzz;
 mod inquiries;
 mod iop_attendance;
 mod iop_calendar;

@@ -19,6 +19,7 @@ mod iop_feeds;
 mod iop_schedule;
 mod measurement;
 mod mfa;
+mod openapi;
 mod ops;
 mod records;
 mod sessions;

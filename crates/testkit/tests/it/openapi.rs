@@ -166,3 +166,36 @@ async fn refusals_are_problem_json_as_documented() {
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["code"], "method_not_allowed");
 }
+
+/// Refusals of the use cases that Schemathesis found undocumented: a calendar or an
+/// appointment naming a record that does not exist (404), and finishing a sign-in step that
+/// is not pending (409).
+#[tokio::test]
+async fn use_case_refusals_found_by_fuzzing_are_documented() {
+    let (app, doc) = (spawn_app().await, document());
+    let token = bearer(&app).await;
+    let http = reqwest::Client::new();
+    let nobody = uuid::Uuid::now_v7();
+
+    let res = http
+        .get(app.url(&format!("/api/v1/program/calendar?view=track&id={nobody}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(assert_documented(&doc, "GET", "/api/v1/program/calendar", res).await.0, 404);
+
+    let appointment = json!({
+        "client_id": nobody.to_string(), "modality": "individual", "facilitator_id": nobody.to_string(),
+        "date": "2026-12-04", "start": "10:00", "end": "11:00",
+    });
+    let res =
+        http.post(app.url("/api/v1/program/appointments")).bearer_auth(&token).json(&appointment).send().await.unwrap();
+    assert_eq!(assert_documented(&doc, "POST", "/api/v1/program/appointments", res).await.0, 404);
+
+    // A fully signed-in session is not waiting for a code, nor enrolling an authenticator.
+    for path in ["/api/v1/session/mfa", "/api/v1/me/mfa/confirm"] {
+        let res = http.post(app.url(path)).bearer_auth(&token).json(&json!({"code": "123456"})).send().await.unwrap();
+        assert_eq!(assert_documented(&doc, "POST", path, res).await.0, 409, "{path}");
+    }
+}

@@ -431,7 +431,8 @@ pub struct AppointmentRequest {
 
 /// Book an individual, family or case-management appointment for a client in the program.
 #[utoipa::path(post, path = "/api/v1/program/appointments", tag = "program", request_body = AppointmentRequest,
-    security(("bearer" = [])), responses((status = 201, body = IopSessionDto), (status = 422, body = Problem), (status = 403, body = Problem)))]
+    security(("bearer" = [])), responses((status = 201, body = IopSessionDto), (status = 404, body = Problem), (status = 422, body = Problem),
+        (status = 403, body = Problem)))]
 pub async fn book_appointment(
     State(state): State<AppState>,
     ApiAuth(auth): ApiAuth,

@@ -240,14 +240,16 @@ def config(ids, token, admin):
             lines.append(
                 f'parameters = {{ "path.id" = {{ dictionary = {toml_string(name)}, probability = {PROBABILITY} }} }}'
             )
-    # Schemathesis reuses ids from earlier responses. Here that would have the administrator
-    # reset their own password (or a caller revoke their own session) half-way through, and
-    # every later call would be a 401; these take only dictionary and generated ids.
+    # Schemathesis reuses ids from earlier responses (and the stateful phase, when asked for,
+    # chains calls through them). Here that would have the administrator reset their own or the
+    # supervisor's password (or a caller revoke their own session) half-way through, and every
+    # later call would be a 401; these take only dictionary and generated ids.
     lines.append("")
     lines.append("[[operations]]")
     lines.append(f"include-path-regex = {toml_string('^/api/v1/(users|me/sessions)/')}")
     lines.append("phases.coverage.extra-data-sources.responses = false")
     lines.append("phases.fuzzing.extra-data-sources.responses = false")
+    lines.append("phases.stateful.enabled = false")
     lines.append("")
     lines.append("[[operations]]")
     lines.append(f"include-path-regex = {toml_string('^/api/v1/(users|sites|rooms|audit-events)')}")
@@ -290,7 +292,7 @@ def stop_server(server):
 def schemathesis(args, base, config_file, extra, max_time):
     """One Schemathesis run; `max_time` is its budget (fuzzing repeats until it is spent)."""
     cmd = [args.schemathesis, "--no-color", "--config-file", config_file, "run", f"{base}/api/openapi.json"]
-    cmd += ["--url", base, "--checks", CHECKS, "--phases", "examples,coverage,fuzzing"]
+    cmd += ["--url", base, "--checks", CHECKS, "--phases", args.phases]
     cmd += ["--max-examples", str(args.max_examples), "--workers", str(args.workers), "--seed", str(args.seed)]
     cmd += ["--max-redirects", "0", "--request-timeout", "30", "--generation-database", "none"]
     if max_time is not None:
@@ -315,6 +317,7 @@ def main():
     p.add_argument("--max-time", type=int, default=150, help="seconds for the main run")
     p.add_argument("--seed", type=int, default=20261127)
     p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--phases", default="examples,coverage,fuzzing", help="add stateful to explore call sequences")
     p.add_argument("--keep", action="store_true", help="keep the data directory and server log")
     args = p.parse_args()
 

@@ -16,7 +16,7 @@ pub struct Problem {
     pub title: &'static str,
     pub status: u16,
     /// A stable code: validation, unauthenticated, forbidden, not_found, conflict, throttled,
-    /// csrf, bad_request, payload_too_large, unsupported_media_type, internal.
+    /// csrf, bad_request, payload_too_large, unsupported_media_type, method_not_allowed, internal.
     pub code: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,

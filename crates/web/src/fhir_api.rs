@@ -68,9 +68,16 @@ fn strip<'a>(value: &'a str, kind: &str) -> &'a str {
     value.strip_prefix(kind).and_then(|v| v.strip_prefix('/')).unwrap_or(value)
 }
 
+/// A search date's comparison prefix and the rest, split on characters: the value is whatever
+/// the caller sent, so a byte index could fall inside a multi-byte character (and panic).
+fn date_prefix(value: &str) -> Option<(&str, &str)> {
+    ["eq", "ge", "gt", "le", "lt"].into_iter().find_map(|p| value.strip_prefix(p).map(|rest| (p, rest)))
+}
+
+/// Midnight UTC of a `YYYY-MM-DD` day, in Unix milliseconds.
 fn day_ms(raw: &str) -> Option<i64> {
     let f = time::macros::format_description!("[year]-[month]-[day]");
-    time::Date::parse(raw.get(..10)?, f).ok().map(|d| app::unix_ms(d.midnight().assume_utc()))
+    time::Date::parse(raw, f).ok().map(|d| app::unix_ms(d.midnight().assume_utc()))
 }
 
 /// Parses AuditEvent search parameters; unknown parameters are an error (strict handling).
@@ -91,14 +98,15 @@ fn parse_search(raw: &str) -> Result<AuditFilter, String> {
                 f.action = Some(action.code().to_owned());
             }
             "date" => {
-                let (prefix, rest) = v.split_at(v.len().min(2));
+                let Some((prefix, rest)) = date_prefix(&v).filter(|(p, _)| *p != "eq") else {
+                    return Err("date needs a ge, gt, le or lt prefix".into());
+                };
                 let ms = day_ms(rest).ok_or("date must be like ge2026-01-01 or lt2026-02-01")?;
                 match prefix {
                     "ge" => f.from_ms = Some(ms),
                     "gt" => f.from_ms = Some(ms + 86_400_000),
                     "le" => f.to_ms = Some(ms + 86_400_000),
-                    "lt" => f.to_ms = Some(ms),
-                    _ => return Err("date needs a ge, gt, le or lt prefix".into()),
+                    _ => f.to_ms = Some(ms),
                 }
             }
             "_count" => f.limit = v.parse::<u64>().map_err(|_| "_count must be a number")?.clamp(1, 500),
@@ -328,19 +336,15 @@ fn visit_range(pairs: &[(String, String)]) -> Result<app::visits::VisitRange, St
     let f = time::macros::format_description!("[year]-[month]-[day]");
     let mut r = app::visits::VisitRange::default();
     for (_, v) in pairs.iter().filter(|(k, _)| k == "date") {
-        let (prefix, rest) = match v.get(..2) {
-            Some(p) if p.chars().all(|c| c.is_ascii_lowercase()) => (p, v.get(2..).unwrap_or("")),
-            _ => ("eq", v.as_str()),
-        };
+        let (prefix, rest) = date_prefix(v).unwrap_or(("eq", v.as_str()));
         let day = time::Date::parse(rest, f)
-            .map_err(|_| "date must be a day like 2026-12-01, with an optional ge, gt, le or lt prefix")?;
+            .map_err(|_| "date must be a day like 2026-12-01, with an optional eq, ge, gt, le or lt prefix")?;
         let (from, to) = match prefix {
-            "eq" => (Some(day), Some(day)),
             "ge" => (Some(day), None),
             "gt" => (day.next_day(), None),
             "le" => (None, Some(day)),
             "lt" => (None, day.previous_day()),
-            _ => return Err("date takes an eq, ge, gt, le or lt prefix".into()),
+            _ => (Some(day), Some(day)),
         };
         if let Some(from) = from {
             r.from = Some(r.from.map_or(from, |f| f.max(from)));
@@ -459,6 +463,18 @@ mod tests {
         assert!(parse_search("date=2026-01-01").is_err());
         assert!(parse_search("action=client.stolen").is_err());
         assert!(parse_search("_count=ten").is_err());
+        assert!(parse_search("date=eq2026-01-01").is_err(), "an audit search takes a range");
+        assert!(parse_search("date=ge2026-01-01junk").is_err());
+    }
+
+    #[test]
+    fn multi_byte_search_values_are_refused_not_sliced() {
+        for date in ["a%C3%A9", "%C3%A9", "%C3%A92026-01-01", "g%C3%A92026-01-01", "%E2%82%AC%E2%82%AC", "%F0%9F%92%A5"]
+        {
+            assert!(parse_search(&format!("date={date}")).is_err(), "{date}");
+            let p = "patient=0190a1b2-0000-7000-8000-000000000001";
+            assert!(super::visit_search(Some(&format!("{p}&date={date}"))).is_err(), "{date}");
+        }
     }
 
     #[test]

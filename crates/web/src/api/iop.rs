@@ -302,7 +302,7 @@ pub async fn remove_closure(
 // Sessions
 
 #[derive(Serialize, ToSchema)]
-pub struct SessionDto {
+pub struct IopSessionDto {
     pub id: String,
     pub site_id: String,
     pub track_id: Option<String>,
@@ -323,8 +323,8 @@ pub struct SessionDto {
     pub status_reason: Option<String>,
 }
 
-fn session_dto(s: &ProgramSession) -> SessionDto {
-    SessionDto {
+fn session_dto(s: &ProgramSession) -> IopSessionDto {
+    IopSessionDto {
         id: s.id.to_string(),
         site_id: s.site.to_string(),
         track_id: s.track.map(|t| t.to_string()),
@@ -354,7 +354,7 @@ pub struct RosterClientDto {
 #[derive(Serialize, ToSchema)]
 pub struct CalendarSessionDto {
     #[serde(flatten)]
-    pub session: SessionDto,
+    pub session: IopSessionDto,
     pub site_name: String,
     pub track_name: Option<String>,
     pub room_name: Option<String>,
@@ -385,7 +385,7 @@ fn calendar_session_dto(e: &CalendarEntry) -> CalendarSessionDto {
 #[derive(Serialize, ToSchema)]
 pub struct WeekDto {
     pub week: String,
-    pub created: Vec<SessionDto>,
+    pub created: Vec<IopSessionDto>,
     /// Sessions of the week that already existed.
     pub existing: usize,
 }
@@ -431,7 +431,8 @@ pub struct AppointmentRequest {
 
 /// Book an individual, family or case-management appointment for a client in the program.
 #[utoipa::path(post, path = "/api/v1/program/appointments", tag = "program", request_body = AppointmentRequest,
-    security(("bearer" = [])), responses((status = 201, body = SessionDto), (status = 422, body = Problem), (status = 403, body = Problem)))]
+    security(("bearer" = [])), responses((status = 201, body = IopSessionDto), (status = 404, body = Problem), (status = 422, body = Problem),
+        (status = 403, body = Problem)))]
 pub async fn book_appointment(
     State(state): State<AppState>,
     ApiAuth(auth): ApiAuth,
@@ -470,13 +471,13 @@ pub struct CancelRequest {
 /// Cancel one session (the roster is kept).
 #[utoipa::path(post, path = "/api/v1/iop/sessions/{id}/cancel", tag = "program", request_body = CancelRequest,
     security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = SessionDto), (status = 422, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = IopSessionDto), (status = 422, body = Problem), (status = 404, body = Problem)))]
 pub async fn cancel(
     State(state): State<AppState>,
     ApiAuth(auth): ApiAuth,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<CancelRequest>,
-) -> Result<Json<SessionDto>, ApiError> {
+) -> Result<Json<IopSessionDto>, ApiError> {
     let s = state.app.cancel_session(&auth.ctx, path_id(&id)?, &req.reason).await?;
     Ok(Json(session_dto(&s)))
 }
@@ -485,12 +486,12 @@ pub async fn cancel(
 /// closed day, or its facilitator, room or roster is now taken at that time.
 #[utoipa::path(post, path = "/api/v1/iop/sessions/{id}/reinstate", tag = "program",
     security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = SessionDto), (status = 422, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = IopSessionDto), (status = 422, body = Problem), (status = 404, body = Problem)))]
 pub async fn reinstate(
     State(state): State<AppState>,
     ApiAuth(auth): ApiAuth,
     Path(id): Path<String>,
-) -> Result<Json<SessionDto>, ApiError> {
+) -> Result<Json<IopSessionDto>, ApiError> {
     let s = state.app.reinstate_session(&auth.ctx, path_id(&id)?).await?;
     Ok(Json(session_dto(&s)))
 }
@@ -510,13 +511,13 @@ pub struct MoveRequest {
 /// ("Moved to …") and answers with the new one.
 #[utoipa::path(post, path = "/api/v1/iop/sessions/{id}/move", tag = "program", request_body = MoveRequest,
     security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = SessionDto), (status = 422, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = IopSessionDto), (status = 422, body = Problem), (status = 404, body = Problem)))]
 pub async fn move_session(
     State(state): State<AppState>,
     ApiAuth(auth): ApiAuth,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<MoveRequest>,
-) -> Result<Json<SessionDto>, ApiError> {
+) -> Result<Json<IopSessionDto>, ApiError> {
     let form = MoveForm {
         slot: SlotForm { date: req.date, start: req.start, end: req.end, end_date: req.end_date.unwrap_or_default() },
         room: req.room_id.unwrap_or_default(),
@@ -535,13 +536,13 @@ pub struct SubstituteRequest {
 /// Set or clear a substitute facilitator.
 #[utoipa::path(put, path = "/api/v1/iop/sessions/{id}/substitute", tag = "program", request_body = SubstituteRequest,
     security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = SessionDto), (status = 422, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = IopSessionDto), (status = 422, body = Problem), (status = 404, body = Problem)))]
 pub async fn substitute(
     State(state): State<AppState>,
     ApiAuth(auth): ApiAuth,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<SubstituteRequest>,
-) -> Result<Json<SessionDto>, ApiError> {
+) -> Result<Json<IopSessionDto>, ApiError> {
     let s = state.app.substitute(&auth.ctx, path_id(&id)?, req.user_id.as_deref().unwrap_or("")).await?;
     Ok(Json(session_dto(&s)))
 }
@@ -635,7 +636,8 @@ fn calendar_dto(c: &Calendar) -> CalendarDto {
     params(("view" = String, Query, description = "track, staff, room or client"), ("id" = String, Query),
            ("from" = Option<String>, Query, description = "YYYY-MM-DD; today when left out"),
            ("days" = Option<u8>, Query, description = "1 or 7 (default)")),
-    responses((status = 200, body = CalendarDto), (status = 422, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = CalendarDto), (status = 404, body = Problem), (status = 422, body = Problem),
+        (status = 403, body = Problem)))]
 pub async fn calendar(
     State(state): State<AppState>,
     ApiAuth(auth): ApiAuth,

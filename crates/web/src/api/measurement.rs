@@ -203,8 +203,10 @@ pub async fn import_form(
 
 /// A questionnaire that cannot be imported: the reason names the item, never client data.
 fn invalid_definition(why: &str) -> ApiError {
-    let mut message = why.get(..1).map(str::to_uppercase).unwrap_or_default();
-    message.push_str(why.get(1..).unwrap_or(""));
+    // By characters, not bytes: the reason can start with an item's own (non-ASCII) text.
+    let mut chars = why.chars();
+    let mut message: String = chars.next().map(|c| c.to_uppercase().collect()).unwrap_or_default();
+    message.push_str(chars.as_str());
     ApiError(Problem {
         errors: vec![app::FieldError::new("definition", message.clone())],
         ..Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", "The questionnaire cannot be imported")
@@ -1173,4 +1175,15 @@ pub async fn submit_client_mode(
 ) -> Result<Response, ApiError> {
     state.app.submit_handoff(&token, &raw_answers(req.answers)).await.map_err(client_mode_error)?;
     Ok((StatusCode::CREATED, Json(ClientModeDone { received: true })).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_import_refusal_is_capitalised_by_character() {
+        let message = |why: &str| super::invalid_definition(why).0.detail.unwrap_or_default();
+        assert_eq!(message("item x has no type"), "Item x has no type");
+        assert_eq!(message("élan is not a type"), "Élan is not a type");
+        assert_eq!(message(""), "");
+    }
 }

@@ -16,7 +16,8 @@ pub mod users;
 
 use axum::Router;
 use axum::extract::{FromRequest, Request};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use serde::de::DeserializeOwned;
 
@@ -119,6 +120,48 @@ pub fn routes() -> Router<AppState> {
         .route("/me/calendar-feeds", get(feeds::mine).post(feeds::issue_mine))
         .route("/clients/{id}/calendar-feeds", get(feeds::of_client).post(feeds::issue_for_client))
         .route("/calendar-feeds/{id}/revoke", post(feeds::revoke))
+        .layer(axum::middleware::from_fn(problem_errors))
+}
+
+/// Answers axum's own refusals as problem+json too. A path or query string that does not
+/// parse, a raw body over the limit and a method a route lacks are refused by axum before any
+/// handler runs, in text/plain; the API promises problem+json for every error (and documents
+/// it), so they are rewritten here, keeping the status and axum's reason as the detail.
+async fn problem_errors(req: Request, next: axum::middleware::Next) -> Response {
+    let res = next.run(req).await;
+    let status = res.status();
+    let is_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(openapi::PROBLEM_JSON.as_bytes()));
+    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        return res;
+    }
+    let (parts, body) = res.into_parts();
+    let (code, title) = match status {
+        StatusCode::BAD_REQUEST => ("bad_request", "The request could not be read"),
+        StatusCode::NOT_FOUND => ("not_found", "Not found"),
+        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "This method is not allowed here"),
+        StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "The body is too large"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "The body's content type is not accepted"),
+        StatusCode::UNPROCESSABLE_ENTITY => ("validation", "The request is not valid"),
+        s if s.is_server_error() => ("internal", "Something went wrong on our side"),
+        _ => ("bad_request", "The request was refused"),
+    };
+    let mut problem = Problem::new(status, code, title);
+    // axum's reasons name the parameter and what it expected; a server error says nothing.
+    if status.is_client_error()
+        && let Ok(bytes) = axum::body::to_bytes(body, 4096).await
+        && let Ok(text) = std::str::from_utf8(&bytes)
+        && !text.trim().is_empty()
+    {
+        problem = problem.detail(text.trim());
+    }
+    let mut out = problem.into_response();
+    if let Some(allow) = parts.headers.get(header::ALLOW) {
+        out.headers_mut().insert(header::ALLOW, allow.clone());
+    }
+    out
 }
 
 /// A JSON body, with every way it can be wrong answered as problem+json.

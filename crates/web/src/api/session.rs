@@ -93,7 +93,8 @@ pub struct CodeRequest {
 
 /// Finish signing in with a TOTP code. Returns a new token; the old one stops working.
 #[utoipa::path(post, path = "/api/v1/session/mfa", tag = "session", request_body = CodeRequest, security(("bearer" = [])),
-    responses((status = 200, body = SessionResponse), (status = 422, body = Problem), (status = 429, body = Problem)))]
+    responses((status = 200, body = SessionResponse), (status = 409, body = Problem), (status = 422, body = Problem),
+        (status = 429, body = Problem)))]
 pub async fn verify_mfa(
     State(state): State<AppState>,
     ApiAnyStage(auth): ApiAnyStage,
@@ -105,7 +106,7 @@ pub async fn verify_mfa(
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct SessionDto {
+pub struct SignInSessionDto {
     pub id: String,
     pub created_at: String,
     pub last_seen_at: String,
@@ -116,15 +117,15 @@ pub struct SessionDto {
 
 /// The caller's own live sessions.
 #[utoipa::path(get, path = "/api/v1/me/sessions", tag = "session", security(("bearer" = [])),
-    responses((status = 200, body = Vec<SessionDto>)))]
+    responses((status = 200, body = Vec<SignInSessionDto>)))]
 pub async fn list_sessions(
     State(state): State<AppState>,
     ApiAuth(auth): ApiAuth,
-) -> Result<Json<Vec<SessionDto>>, ApiError> {
+) -> Result<Json<Vec<SignInSessionDto>>, ApiError> {
     let list = state.app.my_sessions(&auth).await?;
     Ok(Json(
         list.into_iter()
-            .map(|s| SessionDto {
+            .map(|s| SignInSessionDto {
                 id: s.id.to_string(),
                 created_at: fmt_rfc3339(s.created_at),
                 last_seen_at: fmt_rfc3339(s.last_seen_at),
@@ -213,7 +214,7 @@ pub struct MfaConfirmed {
 
 /// Confirm the authenticator with a code it shows.
 #[utoipa::path(post, path = "/api/v1/me/mfa/confirm", tag = "session", request_body = CodeRequest, security(("bearer" = [])),
-    responses((status = 200, body = MfaConfirmed), (status = 422, body = Problem)))]
+    responses((status = 200, body = MfaConfirmed), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn confirm_mfa(
     State(state): State<AppState>,
     ApiAnyStage(auth): ApiAnyStage,

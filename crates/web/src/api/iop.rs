@@ -550,7 +550,8 @@ pub async fn substitute(
 /// Put a client on a session's roster (refused when full, not enrolled, or booked then).
 #[utoipa::path(put, path = "/api/v1/iop/sessions/{id}/roster/{client_id}", tag = "program", security(("bearer" = [])),
     params(("id" = String, Path), ("client_id" = String, Path)),
-    responses((status = 204), (status = 422, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 204), (status = 422, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "The session note is signed: its roster is locked")))]
 pub async fn add_to_roster(
     State(state): State<AppState>,
     ApiAuth(auth): ApiAuth,
@@ -563,7 +564,8 @@ pub async fn add_to_roster(
 /// Take a client off a session's roster.
 #[utoipa::path(delete, path = "/api/v1/iop/sessions/{id}/roster/{client_id}", tag = "program", security(("bearer" = [])),
     params(("id" = String, Path), ("client_id" = String, Path)),
-    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "The session note is signed: its roster is locked")))]
 pub async fn remove_from_roster(
     State(state): State<AppState>,
     ApiAuth(auth): ApiAuth,

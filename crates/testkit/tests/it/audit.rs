@@ -201,3 +201,17 @@ async fn thousands_of_events_from_one_request_are_recorded() {
     app.store.record(events).await.unwrap();
     assert_eq!(chain_intact(&app).await, 5_000);
 }
+
+#[tokio::test]
+async fn pages_refused_before_any_data_are_audited_too() {
+    let app = spawn_app().await;
+    let (_, browser) = app.signed_in("coun", Role::Counselor).await;
+    for (path, permission) in [("/clients/new", "create_client"), ("/admin/sites", "manage_sites")] {
+        let before = events(&app, "access.denied").await.len();
+        let (status, _) = browser.get_text(path).await;
+        assert_eq!(status.as_u16(), 403, "{path}");
+        let denied = events(&app, "access.denied").await;
+        assert_eq!(denied.len(), before + 1, "{path} is recorded");
+        assert_eq!(denied.iter().filter(|e| e.event.detail.as_deref() == Some(permission)).count(), 1, "{path}");
+    }
+}

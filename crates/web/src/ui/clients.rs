@@ -174,13 +174,9 @@ struct NewClientPage {
     errors: Errors,
 }
 
-pub async fn new_form(Signed(auth): Signed) -> Result<Response, UiError> {
-    if grant(auth.user.role, Permission::CreateClient).is_none() {
-        return Err(UiError::App(app::AppError::Denied(domain::access::AccessDenied {
-            permission: Permission::CreateClient,
-            client: None,
-        })));
-    }
+pub async fn new_form(State(state): State<AppState>, Signed(auth): Signed) -> Result<Response, UiError> {
+    // Asked of `app`, so that a refusal is audited like any other.
+    state.app.require_permission(&auth.ctx, Permission::CreateClient).await?;
     ok(&NewClientPage {
         chrome: Chrome::for_user(&auth, "/clients"),
         f: ClientForm::default(),

@@ -36,12 +36,8 @@ async fn sites_page(
 }
 
 pub async fn sites(State(state): State<AppState>, Signed(auth): Signed) -> Result<Response, UiError> {
-    if domain::access::grant(auth.user.role, domain::access::Permission::ManageSites).is_none() {
-        return Err(UiError::App(app::AppError::Denied(domain::access::AccessDenied {
-            permission: domain::access::Permission::ManageSites,
-            client: None,
-        })));
-    }
+    // Asked of `app`, so that a refusal is audited like any other.
+    state.app.require_permission(&auth.ctx, domain::access::Permission::ManageSites).await?;
     ok(&sites_page(&state, &auth, Errors::default(), String::new(), "America/Chicago".into()).await?)
 }
 

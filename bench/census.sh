@@ -81,12 +81,12 @@ for backend in $BACKENDS; do
     for c in 1 8; do
         echo "== $backend: wrk -c$c GET /census (HTML, cookie)"
         wait_quiet
-        wrk -t1 -c"$c" -d3s -H "Cookie: __Host-stepdown_session=$TOKEN" "$BASE/census" >/dev/null
-        wrk -t"$((c > 1 ? 2 : 1))" -c"$c" -d"${SECONDS_PER_RUN}"s --latency -H "Cookie: __Host-stepdown_session=$TOKEN" \
+        wrk_checked -t1 -c"$c" -d3s -H "Cookie: __Host-stepdown_session=$TOKEN" "$BASE/census" >/dev/null
+        wrk_checked -t"$((c > 1 ? 2 : 1))" -c"$c" -d"${SECONDS_PER_RUN}"s --latency -H "Cookie: __Host-stepdown_session=$TOKEN" \
             "$BASE/census" | tee "$OUT/census-$backend-wrk-ui-c$c.txt"
         echo "== $backend: wrk -c$c GET /api/v1/census (JSON, bearer)"
         wait_quiet
-        wrk -t"$((c > 1 ? 2 : 1))" -c"$c" -d"${SECONDS_PER_RUN}"s --latency -H "Authorization: Bearer $TOKEN" \
+        wrk_checked -t"$((c > 1 ? 2 : 1))" -c"$c" -d"${SECONDS_PER_RUN}"s --latency -H "Authorization: Bearer $TOKEN" \
             "$BASE/api/v1/census" | tee "$OUT/census-$backend-wrk-api-c$c.txt"
     done
     stop_pid "$SERVER"

@@ -48,13 +48,47 @@ wait_quiet() {
     return 0
 }
 
+# wrk_checked ARGS...: wrk, but a run that did not measure what it meant to fails. For a GET
+# (no -s script), the same request is made once before and once after and must answer
+# $BENCH_EXPECT (default 200): a session that expired while wait_quiet waited would otherwise
+# have the run measure 303s to the sign-in page at a flattering rate. Any response wrk counts
+# as an error (non-2xx/3xx, socket errors) fails the run too. Prints wrk's report.
+wrk_checked() {
+    local args=("$@") url="${*: -1}" headers=() scripted=0 i report
+    for ((i = 0; i < ${#args[@]}; i++)); do
+        case "${args[i]}" in
+            -H) headers+=(-H "${args[i + 1]}") ;;
+            -s) scripted=1 ;;
+        esac
+    done
+    if [ "$scripted" -eq 0 ]; then probe_status "$url" "${headers[@]}"; fi
+    report=$(wrk "$@")
+    printf '%s\n' "$report"
+    if grep -qE 'Non-2xx or 3xx responses|Socket errors' <<<"$report"; then
+        echo "error: wrk saw unexpected responses or socket errors (above); the figures are not valid" >&2
+        return 1
+    fi
+    if [ "$scripted" -eq 0 ]; then probe_status "$url" "${headers[@]}"; fi
+}
+
+# probe_status URL [-H HEADER]...: one request, which must answer $BENCH_EXPECT (default 200).
+probe_status() {
+    local url=$1 status
+    shift
+    status=$(curl -s -o /dev/null -w '%{http_code}' "$@" "$url")
+    if [ "$status" != "${BENCH_EXPECT:-200}" ]; then
+        echo "error: $url answered $status, not ${BENCH_EXPECT:-200}: the run would measure the wrong thing" >&2
+        return 1
+    fi
+}
+
 # run_wrk NAME ARGS...: 3 s warm-up, then the measured run with latency percentiles into $OUT/NAME.txt.
 run_wrk() {
     local name=$1
     shift
     wait_quiet
-    wrk -t2 -c32 -d3s "$@" >/dev/null
-    wrk -t2 -c32 -d"${SECONDS_PER_RUN}"s --latency "$@" | tee "$OUT/$name.txt"
+    wrk_checked -t2 -c32 -d3s "$@" >/dev/null
+    wrk_checked -t2 -c32 -d"${SECONDS_PER_RUN}"s --latency "$@" | tee "$OUT/$name.txt"
 }
 
 # wrk_figures FILE: "req/s p50 p99" from a wrk --latency report.

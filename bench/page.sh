@@ -86,7 +86,7 @@ run_wrk stack-session -H "Authorization: Bearer $COU" "$BASE/api/v1/session"
 echo "== sign-in over HTTP: POST /api/v1/session, right password"
 for c in 2 8; do
     wait_quiet
-    wrk -t2 -c$c -d"${SECONDS_PER_RUN}"s --latency -s "$ROOT/bench/login.lua" "$BASE/api/v1/session" \
+    wrk_checked -t2 -c$c -d"${SECONDS_PER_RUN}"s --latency -s "$ROOT/bench/login.lua" "$BASE/api/v1/session" \
         | tee "$OUT/login-http-c$c.txt"
 done
 stop_server

@@ -80,12 +80,12 @@ for backend in $BACKENDS; do
     TOKEN=$("$REL/bench-program" --http "127.0.0.1:$PORT" --print-token)
     echo "== $backend: wrk -c8 GET /program/dose (HTML, cookie)"
     wait_quiet
-    wrk -t1 -c8 -d3s -H "Cookie: __Host-stepdown_session=$TOKEN" "$BASE/program/dose" >/dev/null
-    wrk -t2 -c8 -d"${SECONDS_PER_RUN}"s --latency -H "Cookie: __Host-stepdown_session=$TOKEN" \
+    wrk_checked -t1 -c8 -d3s -H "Cookie: __Host-stepdown_session=$TOKEN" "$BASE/program/dose" >/dev/null
+    wrk_checked -t2 -c8 -d"${SECONDS_PER_RUN}"s --latency -H "Cookie: __Host-stepdown_session=$TOKEN" \
         "$BASE/program/dose" | tee "$OUT/program-$backend-wrk-ui-c8.txt"
     echo "== $backend: wrk -c8 GET /api/v1/iop/compliance (JSON, bearer)"
     wait_quiet
-    wrk -t2 -c8 -d"${SECONDS_PER_RUN}"s --latency -H "Authorization: Bearer $TOKEN" \
+    wrk_checked -t2 -c8 -d"${SECONDS_PER_RUN}"s --latency -H "Authorization: Bearer $TOKEN" \
         "$BASE/api/v1/iop/compliance" | tee "$OUT/program-$backend-wrk-api-c8.txt"
     stop_pid "$SERVER"
     SERVER=

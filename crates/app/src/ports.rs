@@ -45,7 +45,9 @@ impl IdGen for UuidV7 {
     }
 }
 
-/// A storage failure. Carries no data from the rows involved.
+/// A storage failure. Its `Display` carries no data from the rows involved: a driver's message
+/// can quote the values of a row (a duplicate key, a failing check), so it is shown only by
+/// [`StoreError::redacted_detail`], for debug logs.
 #[derive(Clone, Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("a unique value is already taken: {0}")]
@@ -54,8 +56,65 @@ pub enum StoreError {
     Busy,
     #[error("stored data is inconsistent: {0}")]
     Corrupt(&'static str),
-    #[error("database error: {0}")]
+    #[error("database error")]
     Database(String),
+}
+
+impl StoreError {
+    /// The driver's message, if any, with every quoted or bracketed part blanked: the shape of
+    /// the failure (which statement, which constraint) without the values in it.
+    pub fn redacted_detail(&self) -> Option<String> {
+        let StoreError::Database(text) = self else { return None };
+        let mut out = String::with_capacity(text.len());
+        let mut closing: Vec<char> = Vec::new();
+        for c in text.chars() {
+            match (closing.last().copied(), c) {
+                (Some(end), c) if c == end => {
+                    closing.pop();
+                    if closing.is_empty() {
+                        out.push(c);
+                    }
+                }
+                (Some(_), '(') => closing.push(')'),
+                (Some(_), _) => {}
+                (None, '\'' | '"') => {
+                    out.push(c);
+                    out.push('…');
+                    closing.push(c);
+                }
+                (None, '(') => {
+                    out.push_str("(…");
+                    closing.push(')');
+                }
+                (None, c) => out.push(c),
+            }
+        }
+        Some(out)
+    }
+}
+
+#[cfg(test)]
+mod store_error_tests {
+    use super::StoreError;
+
+    #[test]
+    fn a_drivers_values_never_reach_the_message() {
+        let e = StoreError::Database(
+            r#"duplicate key value violates unique constraint "clients_mrn_key": Key (mrn)=(SD-000123) already exists"#
+                .into(),
+        );
+        assert_eq!(e.to_string(), "database error");
+        assert_eq!(
+            e.redacted_detail().as_deref(),
+            Some(r#"duplicate key value violates unique constraint "…": Key (…)=(…) already exists"#)
+        );
+        assert_eq!(
+            StoreError::Database("invalid input 'Ana (O'Neil)' here".into()).redacted_detail().as_deref(),
+            Some("invalid input '…' here"),
+            "nested and unbalanced quotes stay blanked"
+        );
+        assert_eq!(StoreError::Busy.redacted_detail(), None);
+    }
 }
 
 /// What a login needs to know about an account, including its secrets.

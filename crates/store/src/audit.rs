@@ -234,6 +234,9 @@ async fn run(
             *busy_since.lock().unwrap_or_else(PoisonError::into_inner) = None;
             if let Err(e) = &result {
                 tracing::error!(error = %e, "audit batch failed");
+                if let Some(detail) = e.redacted_detail() {
+                    tracing::debug!(detail = %detail, "audit batch failure detail");
+                }
             }
             for done in waiting {
                 let _ = done.send(result.clone());

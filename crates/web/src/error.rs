@@ -116,8 +116,14 @@ pub fn problem_for(err: AppError) -> Problem {
             ..Problem::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "The server is busy; try again")
         },
         AppError::Store(e) => {
-            tracing::error!(error = %e, "store error");
-            internal()
+            // The log names the failure and a reference the caller also gets; the driver's own
+            // message, values blanked, only at debug level.
+            let reference = uuid::Uuid::new_v4().simple().to_string();
+            tracing::error!(error = %e, reference = %reference, "store error");
+            if let Some(detail) = e.redacted_detail() {
+                tracing::debug!(reference = %reference, detail = %detail, "store error detail");
+            }
+            internal().detail(format!("Reference {reference}"))
         }
         AppError::Internal(what) => {
             tracing::error!(error = what, "internal error");

@@ -193,10 +193,7 @@ impl App {
             FeedOwner::Staff(_) => {
                 // Another staff member's feed: refused and audited, answered "not found".
                 let refusal = AccessDenied { permission: Permission::ManageUsers, client: None };
-                return Err(match self.denied(ctx, refusal).await {
-                    AppError::Denied(_) => AppError::NotFound,
-                    other => other,
-                });
+                return Err(self.hidden_denied(ctx, refusal).await);
             }
             FeedOwner::Client(client) => {
                 self.authorize(ctx, client_feed_check(&ctx.actor, client)).await?;

@@ -226,10 +226,12 @@ impl App {
     /// A refusal answered as "not found", so that the answer does not tell whether the record
     /// exists: audited like any other refusal.
     pub(crate) async fn hidden_denied_in(&self, tx: &mut dyn Tx, ctx: &Ctx, denied: AccessDenied) -> AppError {
-        match self.denied_in(tx, ctx, denied).await {
-            AppError::Denied(_) => AppError::NotFound,
-            other => other,
-        }
+        as_not_found(self.denied_in(tx, ctx, denied).await)
+    }
+
+    /// [`App::hidden_denied_in`] with no unit of work open.
+    pub(crate) async fn hidden_denied(&self, ctx: &Ctx, denied: AccessDenied) -> AppError {
+        as_not_found(self.denied(ctx, denied).await)
     }
 
     /// [`App::authorize`] while `tx` is open.
@@ -251,6 +253,14 @@ impl App {
             detail: Some(denied.permission.code().to_owned()),
             ..self.ctx_event(ctx, AuditAction::AccessDenied, Outcome::Denied)
         }
+    }
+}
+
+/// A recorded refusal, answered "not found"; a failure to record it stays what it is.
+fn as_not_found(err: AppError) -> AppError {
+    match err {
+        AppError::Denied(_) => AppError::NotFound,
+        other => other,
     }
 }
 

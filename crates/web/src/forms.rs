@@ -40,9 +40,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
         }
         let fields: Vec<(String, String)> =
             serde_urlencoded::from_bytes(&body).map_err(|_| UiError::BadRequest("The form could not be read."))?;
-        if let Some(field) = crate::input::form_control_character(&fields) {
-            return Err(UiError::App(app::AppError::Invalid(vec![app::FieldError::new(field, crate::input::MESSAGE)])));
-        }
+        crate::input::check_form(&fields)?;
         let form =
             serde_urlencoded::from_bytes(&body).map_err(|_| UiError::BadRequest("The form could not be read."))?;
         Ok(CsrfForm(form))

@@ -57,7 +57,21 @@ fn field_name(name: &str) -> Cow<'_, str> {
     if has_control(name) || name.chars().count() > 100 { Cow::Borrowed("(field name)") } else { Cow::Borrowed(name) }
 }
 
-pub const MESSAGE: &str = "must not contain control characters";
+const MESSAGE: &str = "must not contain control characters";
+
+/// Refuses a JSON body in which any text holds a control character (a 422 naming the field).
+pub fn check_json(value: &Value) -> Result<(), app::AppError> {
+    json_control_character(value).map_or(Ok(()), refused)
+}
+
+/// Refuses a form in which any field holds a control character (a 422 naming the field).
+pub fn check_form(fields: &[(String, String)]) -> Result<(), app::AppError> {
+    form_control_character(fields).map_or(Ok(()), refused)
+}
+
+fn refused(field: String) -> Result<(), app::AppError> {
+    Err(app::AppError::Invalid(vec![app::FieldError::new(field, MESSAGE)]))
+}
 
 #[cfg(test)]
 mod tests {

@@ -179,12 +179,9 @@ pub async fn import_form(
     }
     let definition = String::from_utf8(body.to_vec())
         .map_err(|_| Problem::new(StatusCode::BAD_REQUEST, "bad_request", "The body is not UTF-8 text"))?;
-    if let Some(field) = serde_json::from_str(&definition).ok().as_ref().and_then(crate::input::json_control_character)
-    {
-        return Err(ApiError(crate::error::problem_for(app::AppError::Invalid(vec![app::FieldError::new(
-            field,
-            crate::input::MESSAGE,
-        )]))));
+    // Text that is not JSON at all is the parser's to refuse, just below.
+    if let Ok(value) = serde_json::from_str(&definition) {
+        crate::input::check_json(&value)?;
     }
     let parsed = fhir::parse_questionnaire(&definition).map_err(|e| invalid_definition(&e.to_string()))?;
     if matches!(parsed.status.as_str(), "retired" | "entered-in-error") {

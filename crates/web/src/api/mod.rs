@@ -176,11 +176,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
         // before the handler's type sees it.
         match axum::Json::<serde_json::Value>::from_request(req, state).await {
             Ok(axum::Json(v)) => {
-                if let Some(field) = crate::input::json_control_character(&v) {
-                    return Err(ApiError(crate::error::problem_for(app::AppError::Invalid(vec![
-                        app::FieldError::new(field, crate::input::MESSAGE),
-                    ]))));
-                }
+                crate::input::check_json(&v)?;
                 serde_json::from_value(v).map(ApiJson).map_err(|e| {
                     ApiError(
                         Problem::new(

@@ -104,9 +104,7 @@ type Fields = BTreeMap<String, String>;
 fn posted_answers(body: &[u8]) -> Result<(Fields, Fields), UiError> {
     let pairs: Vec<(String, String)> =
         serde_urlencoded::from_bytes(body).map_err(|_| UiError::BadRequest("The form could not be read."))?;
-    if let Some(field) = crate::input::form_control_character(&pairs) {
-        return Err(UiError::App(app::AppError::Invalid(vec![app::FieldError::new(field, crate::input::MESSAGE)])));
-    }
+    crate::input::check_form(&pairs)?;
     Ok(split_answers(pairs))
 }
 
